@@ -1,0 +1,109 @@
+# Build, test and install the coordinator (zkd) and its shared library code.
+#
+#   make            build everything into build/<variant>/
+#   make SAN=1      AddressSanitizer + UndefinedBehaviorSanitizer variant (build/san/)
+#   make deps       install the Debian packages that are missing
+#   make check      unit suites, then integration tests against the real programs
+#   make bench      benchmarks against the reference implementations
+#   make run        build and start a local zkd, show it serving
+#   make install    PREFIX=/usr/local DESTDIR= (FHS layout)
+
+SHELL    := /bin/bash
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SAN      ?= 0
+
+ifeq ($(SAN),1)
+VARIANT  := san
+OPTFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DKZ_DEBUG=1
+LDSAN    := -fsanitize=address,undefined
+else
+VARIANT  := release
+OPTFLAGS := -O2 -g
+LDSAN    :=
+endif
+
+O        := build/$(VARIANT)
+CPPFLAGS += -D_GNU_SOURCE -Icommon -Icoordinator
+CFLAGS   += -std=c11 $(OPTFLAGS) -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
+            -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing -MMD -MP -pthread
+LDFLAGS  += $(LDSAN) -pthread
+LIBS_ZKD := -levent -levent_pthreads -lcrypto -lz -lm
+
+COMMON_SRC := $(wildcard common/*.c)
+COORD_SRC  := $(filter-out coordinator/zkd_main.c,$(wildcard coordinator/*.c))
+UNIT_SRC   := $(wildcard test/unit/check_*.c)
+BENCH_SRC  := $(wildcard bench/*.c)
+FUZZ_SRC   := $(wildcard test/fuzz/fuzz_*.c)
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
+COORD_OBJ  := $(COORD_SRC:%.c=$(O)/%.o)
+UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(O)/test/%)
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
+
+ZKD        := $(O)/zkd
+LIBKZ      := $(O)/libkz.a
+LIBZKD     := $(O)/libzkd.a
+
+.PHONY: all deps check unit integration bench run stop install clean fuzz
+all: $(ZKD) $(UNIT_BIN) $(BENCH_BIN)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBKZ): $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBZKD): $(COORD_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(ZKD): $(O)/coordinator/zkd_main.o $(LIBZKD) $(LIBKZ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_ZKD)
+
+$(O)/test/check_%: $(O)/test/unit/check_%.o $(LIBZKD) $(LIBKZ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_ZKD) $$(pkg-config --libs check)
+
+$(O)/bench/%: $(O)/bench/%.o $(LIBKZ)
+	$(CC) $(LDFLAGS) -o $@ $^ -lzookeeper_mt -lm
+
+deps:
+	@bash scripts/deps.sh
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
+
+integration: $(ZKD)
+	ZKD_BIN=$(abspath $(ZKD)) /usr/bin/python3 -m pytest -q -p no:cacheprovider test/integration
+
+check: unit integration
+
+bench: $(ZKD) $(BENCH_BIN)
+	ZKD_BIN=$(abspath $(ZKD)) ZKBENCH_BIN=$(abspath $(O)/bench/zkbench) bash bench/run.sh
+
+run: $(ZKD)
+	@bash scripts/run.sh start $(abspath $(ZKD))
+
+stop:
+	@bash scripts/run.sh stop
+
+# libFuzzer harnesses need clang.
+FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
+fuzz: $(FUZZ_BIN)
+build/fuzz/%: test/fuzz/%.c $(COMMON_SRC) $(COORD_SRC)
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS_ZKD)
+
+install: $(ZKD)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/zkd
+	install -m 0755 $(ZKD) $(DESTDIR)$(PREFIX)/bin/zkd
+	install -m 0644 etc/zookeeper.properties $(DESTDIR)$(PREFIX)/etc/zkd/zookeeper.properties
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,93 @@
+/* common/kz_buf.c -- growable writer and bump arena (see kz_buf.h). */
+#include "kz_buf.h"
+
+#include <stdlib.h>
+
+uint8_t *kz_wr_reserve(kz_wr *w, size_t n)
+{
+    if (w->err)
+        return NULL;
+    if (w->cap - w->len < n) {
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap - w->len < n) {
+            if (cap > SIZE_MAX / 2) {
+                w->err = KZ_ENOMEM;
+                return NULL;
+            }
+            cap *= 2;
+        }
+        uint8_t *nb = realloc(w->base, cap);
+        if (!nb) {
+            w->err = KZ_ENOMEM;
+            return NULL;
+        }
+        w->base = nb;
+        w->cap = cap;
+    }
+    return w->base + w->len;
+}
+
+void kz_wr_free(kz_wr *w)
+{
+    free(w->base);
+    *w = KZ_WR_INIT;
+}
+
+uint8_t *kz_wr_steal(kz_wr *w, size_t *len)
+{
+    uint8_t *b = w->base;
+    if (len)
+        *len = w->len;
+    *w = KZ_WR_INIT;
+    return b;
+}
+
+struct kz_arena_chunk {
+    kz_arena_chunk *next;
+    size_t cap;
+    _Alignas(16) unsigned char mem[];
+};
+
+void *kz_arena_alloc(kz_arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (!a->head || a->cap - a->used < n) {
+        size_t cap = n > 4096 ? n : 4096;
+        kz_arena_chunk *c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = a->head;
+        c->cap = cap;
+        a->head = c;
+        a->used = 0;
+        a->cap = cap;
+    }
+    void *p = a->head->mem + a->used;
+    a->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+kz_str kz_arena_strdup(kz_arena *a, kz_str s)
+{
+    if (s.len < 0)
+        return KZ_STR_NULL;
+    char *p = kz_arena_alloc(a, (size_t)s.len + 1);
+    if (!p)
+        return KZ_STR_NULL;
+    if (s.len)
+        memcpy(p, s.s, (size_t)s.len);
+    p[s.len] = '\0';
+    return (kz_str){ p, s.len };
+}
+
+void kz_arena_reset(kz_arena *a)
+{
+    kz_arena_chunk *c = a->head;
+    while (c) {
+        kz_arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    *a = KZ_ARENA_INIT;
+}
