@@ -85,7 +85,7 @@ check: unit integration
 bench: $(ZKD) $(BENCH_BIN)
 	ZKD_BIN=$(abspath $(ZKD)) ZKBENCH_BIN=$(abspath $(O)/bench/zkbench) bash bench/run.sh
 
-run: $(ZKD)
+run: deps $(ZKD)
 	@bash scripts/run.sh start $(abspath $(ZKD))
 
 stop:

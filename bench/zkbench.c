@@ -1,7 +1,7 @@
 /* bench/zkbench.c -- closed-loop load generator for a ZooKeeper-protocol server.
  *
  * Usage: zkbench [-s HOST:PORT] [-n SESSIONS] [-o OUTSTANDING] [-c COUNT] [-d BYTES]
- *                [-p PHASES] [-r ROOT] [-t STALL_SECS]
+ *                [-p PHASES] [-r ROOT] [-t STALL_SECS] [-v]
  *
  * Drives libzookeeper_mt's asynchronous API. Each phase runs one operation type
  * (create, setData, getData, exists, delete) COUNT times in total, split evenly over
@@ -101,6 +101,7 @@ struct kt_bench {
     /* configuration, immutable after kt_bench_parse() */
     char host[256];
     int nsess, outstanding, data_len, stall_secs;
+    bool verbose;            /* -v: let the client library log errors to stderr */
     long count;
     char root[KT_ROOT_MAX];
     bool phase_on[KT_OP__NUM];
@@ -569,7 +570,7 @@ static void kt_usage(FILE *f)
 {
     fprintf(f,
             "usage: zkbench [-s HOST:PORT] [-n SESSIONS] [-o OUTSTANDING] [-c COUNT] [-d BYTES]\n"
-            "               [-p PHASES] [-r ROOT] [-t STALL_SECS]\n"
+            "               [-p PHASES] [-r ROOT] [-t STALL_SECS] [-v]\n"
             "  -s  server (default 127.0.0.1:2181)\n"
             "  -n  sessions (default 16)\n"
             "  -o  requests in flight per session (default 32)\n"
@@ -577,7 +578,8 @@ static void kt_usage(FILE *f)
             "  -d  znode data size in bytes (default 100)\n"
             "  -p  comma list of create,setData,getData,exists,delete (default: all, in order)\n"
             "  -r  root path of the benchmark nodes (default /zkbench)\n"
-            "  -t  abort a phase after this many seconds without progress (default 30)\n");
+            "  -t  abort a phase after this many seconds without progress (default 30)\n"
+            "  -v  show the client library's error log (silenced by default)\n");
 }
 
 /* Parses a decimal integer in [lo, hi]; returns false on junk or range error. */
@@ -628,7 +630,7 @@ static int kt_bench_parse(kt_bench *b, int argc, char **argv)
     for (int i = 0; i < KT_OP__NUM; i++)
         b->phase_on[i] = true;
 
-    while ((c = getopt(argc, argv, "s:n:o:c:d:p:r:t:h")) != -1) {
+    while ((c = getopt(argc, argv, "s:n:o:c:d:p:r:t:vh")) != -1) {
         switch (c) {
         case 's':
             if (strlen(optarg) >= sizeof b->host)
@@ -673,6 +675,9 @@ static int kt_bench_parse(kt_bench *b, int argc, char **argv)
             if (!kt_parse_long(optarg, 1, 86400, &v))
                 goto bad;
             b->stall_secs = (int)v;
+            break;
+        case 'v':
+            b->verbose = true;
             break;
         case 'h':
             kt_usage(stdout);
@@ -728,7 +733,14 @@ int main(int argc, char **argv)
 
     if (kt_bench_parse(b, argc, argv))
         return 1;
+    /* The client logs every failed reconnect, per session; our own messages say
+     * what went wrong, so its log goes to /dev/null unless -v. */
     zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+    if (!b->verbose) {
+        FILE *devnull = fopen("/dev/null", "w");   /* kept open: the library holds it */
+        if (devnull)
+            zoo_set_log_stream(devnull);
+    }
     if (kt_bench_init(b) || !(all = malloc((size_t)b->count * sizeof *all))) {
         fprintf(stderr, "zkbench: out of memory\n");
         return 1;

@@ -82,6 +82,43 @@ static bool zkd_scheme_known(kz_str scheme)
     return zkd_str_is(scheme, "digest") || zkd_str_is(scheme, "ip");
 }
 
+/* java.lang.String.hashCode over UTF-16 code units (ASCII/BMP input). */
+static uint32_t zkd_java_hash(const char *s)
+{
+    uint32_t h = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t cp = *p++;
+        if (cp >= 0xC0 && (*p & 0xC0) == 0x80) { /* two/three-byte UTF-8 to one unit */
+            int extra = cp >= 0xE0 ? 2 : 1;
+            cp &= extra == 2 ? 0x0F : 0x1F;
+            for (int i = 0; i < extra && (*p & 0xC0) == 0x80; i++)
+                cp = cp << 6 | (*p++ & 0x3F);
+        }
+        h = 31 * h + cp;
+    }
+    return h;
+}
+
+void zkd_acl_ids_order(const zkd_auth_id *ids, uint32_t n, uint32_t *order)
+{
+    /* ZooKeeper keeps a connection's ids in a ConcurrentHashMap-backed set:
+     * clients (whoAmI, the auth ACL scheme) see them in bucket order, and
+     * in insertion order within a bucket. Id.hashCode is jute's 17/37 mix. */
+    uint32_t cap = 16;
+    while (n >= cap * 3 / 4)
+        cap *= 2;
+    uint32_t k = 0;
+    for (uint32_t b = 0; b < cap; b++)
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t h = 17;
+            h = 37 * h + zkd_java_hash(ids[i].scheme);
+            h = 37 * h + zkd_java_hash(ids[i].id);
+            if (((h ^ (h >> 16)) & 0x7fffffff & (cap - 1)) == b)
+                order[k++] = i;
+        }
+}
+
 int zkd_acl_check(const zkd_server *s, const zkd_auth_id *ids, uint32_t nids, const kz_jvec *acl, int perm)
 {
     (void)s;
@@ -142,13 +179,17 @@ int zkd_acl_fixup(const zkd_auth_id *ids, uint32_t nids, const kz_jvec *in, kz_j
     const zkd_ACL *src = in->v;
     for (int32_t k = 0; k < in->n; k++) {
         const zkd_ACL *e = &src[k];
-        if (e->id.scheme.len < 0 || e->id.id.len < 0)
+        if (e->id.scheme.len < 0) /* a null id is fine for auth (kazoo sends "" as null) */
             return ZKD_ERR_INVALIDACL;
         if (zkd_str_is(e->id.scheme, "world") && zkd_str_is(e->id.id, "anyone")) {
             rv[n++] = *e;
         } else if (zkd_str_is(e->id.scheme, "auth")) {
             bool any = false;
-            for (uint32_t i = 0; i < nids; i++) {
+            uint32_t order[64];
+            uint32_t m = nids < 64 ? nids : 64;
+            zkd_acl_ids_order(ids, m, order);
+            for (uint32_t oi = 0; oi < m; oi++) {
+                uint32_t i = order[oi];
                 if (strcmp(ids[i].scheme, "digest") != 0) /* only digest ids are "authenticated" */
                     continue;
                 any = true;

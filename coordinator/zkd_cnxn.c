@@ -312,6 +312,10 @@ static void zkd_cnxn_handshake(zkd_conn *c, const uint8_t *p, size_t len)
         return;
     }
     zkd_session *se = zkd_session_get(s, cr.sessionId);
+    /* Like ZooKeeper, a ConnectRequest naming a session closes the session's
+     * current connection before the password is checked. */
+    if (se && se->conn && se->conn != c)
+        zkd_cnxn_close(se->conn, "session reconnecting on a new connection");
     uint8_t pw[16];
     zkd_session_passwd(cr.sessionId, pw);
     bool ok = se && !se->closing && cr.passwd.len == 16 && memcmp(cr.passwd.s, pw, 16) == 0;
@@ -322,8 +326,6 @@ static void zkd_cnxn_handshake(zkd_conn *c, const uint8_t *p, size_t len)
         zkd_cnxn_connect_fail(c);
         return;
     }
-    if (se->conn && se->conn != c)
-        zkd_cnxn_close(se->conn, "session moved to a new connection");
     se->conn = c;
     se->timeout = timeout;
     zkd_session_touch(s, se);
@@ -456,7 +458,11 @@ static void zkd_cnxn_flw(zkd_conn *c, const char word[4])
 {
     zkd_server *s = c->srv;
     kz_wr w = KZ_WR_INIT;
+    /* Counted like any packet, as ZooKeeper does (srvr shows them). */
+    s->stats.packets_received++;
+    s->stats.bytes_received += 4;
     zkd_flw_run(s, c, word, &w);
+    s->stats.packets_sent++;
     c->flw = true;
     bufferevent_disable(c->bev, EV_READ);
     evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));

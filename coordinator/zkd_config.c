@@ -29,6 +29,7 @@ static const char *zkd_cfg_nonempty(const kz_cfg_key *k, const void *field, cons
 static const char *zkd_cfg_eq3(const kz_cfg_key *k, const void *field, const char *raw);
 
 #define ZO(f) offsetof(zkd_config, f)
+static const char *zkd_cfg_parse_yesno(const kz_cfg_key *k, void *field, const char *value);
 static const kz_cfg_key zkd_cfg_keys[] = {
     /* name                              type           offset                                 default        check, parse */
     { "tickTime",                        KZ_CFG_I32,    ZO(tick_time),                         "3000",        kz_cfg_gt0, NULL },
@@ -56,6 +57,10 @@ static const kz_cfg_key zkd_cfg_keys[] = {
     { "znode.container.maxPerMinute",    KZ_CFG_I32,    ZO(container_max_per_minute),          "10000",       kz_cfg_gt0, NULL },
     { "globalOutstandingLimit",          KZ_CFG_I32,    ZO(global_outstanding_limit),          "1000",        kz_cfg_gt0, NULL },
     { "syncEnabled",                     KZ_CFG_BOOL,   ZO(sync_enabled),                      "true",        NULL, NULL },
+    { "forceSync",                       KZ_CFG_CUSTOM, ZO(force_sync),                        "yes",         NULL, zkd_cfg_parse_yesno },
+    { "zookeeper.forceSync",             KZ_CFG_CUSTOM, ZO(force_sync),                        NULL,          NULL, zkd_cfg_parse_yesno },
+    { "DigestAuthenticationProvider.superDigest", KZ_CFG_STR, ZO(super_digest),               NULL,          zkd_cfg_nonempty, NULL },
+    { "zookeeper.DigestAuthenticationProvider.superDigest", KZ_CFG_STR, ZO(super_digest),     NULL,          zkd_cfg_nonempty, NULL },
     { "peerType",                        KZ_CFG_CUSTOM, ZO(peer_type),                         "participant", NULL, zkd_cfg_parse_peer },
     { "electionAlg",                     KZ_CFG_I32,    ZO(election_alg),                      "3",           zkd_cfg_eq3, NULL },
     { "standaloneEnabled",               KZ_CFG_BOOL,   ZO(standalone_enabled),                "true",        NULL, NULL },
@@ -73,6 +78,15 @@ static const kz_cfg_key zkd_cfg_keys[] = {
     { "admin.serverAddress",             KZ_CFG_IGNORE, 0,                                     NULL,          NULL, NULL },
 };
 #define ZKD_NKEYS (sizeof zkd_cfg_keys / sizeof zkd_cfg_keys[0])
+
+/* forceSync: "no" turns fsync of the txn log off (ZooKeeper's system
+ * property zookeeper.forceSync); anything else keeps it on. */
+static const char *zkd_cfg_parse_yesno(const kz_cfg_key *k, void *field, const char *value)
+{
+    (void)k;
+    *(bool *)field = strcasecmp(value, "no") != 0;
+    return NULL;
+}
 
 /* peerType: observer | participant, any case (QuorumPeerConfig lower-cases it). */
 static const char *zkd_cfg_parse_peer(const kz_cfg_key *k, void *field, const char *value)

@@ -61,6 +61,8 @@ typedef struct zkd_config {
     int32_t container_check_interval_ms; /* znode.container.checkIntervalMs, default 60000 */
     int32_t container_max_per_minute; /* znode.container.maxPerMinute, default 10000 */
     int32_t global_outstanding_limit; /* globalOutstandingLimit, default 1000 */
+    bool force_sync;                  /* forceSync=no: no fsync of the txn log (default yes) */
+    char *super_digest;               /* DigestAuthenticationProvider.superDigest "super:<b64 sha1>" */
     bool sync_enabled;                /* syncEnabled: false = no fsync of the txn log */
     zkd_peer_type peer_type;          /* peerType, overridden by this server's server.N line */
     int32_t election_alg;             /* electionAlg, only 3 accepted */

@@ -203,8 +203,12 @@ int zkd_dt_acl_restore(zkd_datatree *dt, int64_t idx, const kz_jvec *acl)
     uint64_t old;
     if (!e)
         return KZ_ENOMEM;
-    if (kz_map_get(&dt->acls, idx, &old))
+    /* Replacing an entry of the initial tree (index 1, /zookeeper/config):
+     * keep its references, which restore_node moves to the stored index. */
+    if (kz_map_get(&dt->acls, idx, &old)) {
+        e->refs = ((zkd_acl_ent *)(uintptr_t)old)->refs;
         zkd_acl_ent_free((zkd_acl_ent *)(uintptr_t)old);
+    }
     if (kz_map_put(&dt->acls, idx, (uint64_t)(uintptr_t)e)) {
         zkd_acl_ent_free(e);
         return KZ_ENOMEM;
@@ -212,6 +216,28 @@ int zkd_dt_acl_restore(zkd_datatree *dt, int64_t idx, const kz_jvec *acl)
     if (idx > dt->acl_next)
         dt->acl_next = idx;
     return 0;
+}
+
+/* setACL with the list the node already has: ZooKeeper's removeUsage runs
+ * first, so when this node was its only user the entry is dropped and the
+ * list comes back under a fresh index. Called after intern took a second
+ * reference; drops one. Cannot fail: the map does not grow when a key is
+ * deleted and another put right after. */
+static int64_t zkd_dt_acl_renumber(zkd_datatree *dt, int64_t idx)
+{
+    uint64_t v;
+    if (!kz_map_get(&dt->acls, idx, &v))
+        return idx;
+    zkd_acl_ent *e = (zkd_acl_ent *)(uintptr_t)v;
+    if (--e->refs > 1 || !kz_map_del(&dt->acls, idx, NULL))
+        return idx;
+    e->idx = ++dt->acl_next;
+    if (kz_map_put(&dt->acls, e->idx, v)) { /* not reached, see above */
+        e->idx = idx;
+        dt->acl_next--;
+        kz_map_put(&dt->acls, idx, v);
+    }
+    return e->idx;
 }
 
 static void zkd_dt_acl_ref(zkd_datatree *dt, int64_t idx)
@@ -682,8 +708,8 @@ typedef struct zkd_apply_ctx {
     kz_arena *a;
 } zkd_apply_ctx;
 
-static int zkd_dt_create(zkd_apply_ctx *c, kz_str path, kz_str data, const kz_jvec *acl, int64_t owner,
-                         int32_t parent_cversion, zkd_op_result *res)
+static int zkd_dt_create(zkd_apply_ctx *c, int32_t type, kz_str path, kz_str data, const kz_jvec *acl,
+                         int64_t owner, int32_t parent_cversion, zkd_op_result *res)
 {
     zkd_datatree *dt = c->dt;
     if (path.len <= 1 || path.s[0] != '/')
@@ -696,8 +722,9 @@ static int zkd_dt_create(zkd_apply_ctx *c, kz_str path, kz_str data, const kz_jv
         parent_cversion = parent->stat.cversion + 1;
     zkd_node *old = zkd_dt_get(dt, path.s, (size_t)path.len);
     if (old) {
-        /* Replaying over a fuzzy snapshot: keep the parent's counters moving. */
-        if (parent_cversion > parent->stat.cversion) {
+        /* Replaying over a fuzzy snapshot: keep the parent's counters moving
+         * (DataTree.processTxn does this for OpCode.create only). */
+        if (type == ZKD_OP_CREATE && parent_cversion > parent->stat.cversion) {
             parent->stat.cversion = parent_cversion;
             parent->stat.pzxid = c->hdr->zxid;
         }
@@ -729,8 +756,9 @@ static int zkd_dt_create(zkd_apply_ctx *c, kz_str path, kz_str data, const kz_jv
     }
     res->path = kz_arena_strdup(c->a, path);
     zkd_node_stat(n, &res->stat);
+    /* One node event: the watch manager also notifies the parent's child
+     * watches (zkd_watch_trigger), so no separate NodeChildrenChanged. */
     zkd_dt_fire(dt, ZKD_EV_CREATED, n->path, n->path_len);
-    zkd_dt_fire(dt, ZKD_EV_CHILDREN_CHANGED, parent->path, parent->path_len);
     return 0;
 }
 
@@ -740,16 +768,21 @@ static int zkd_dt_delete(zkd_apply_ctx *c, kz_str path)
     if (path.len <= 1)
         return ZKD_ERR_BADARGUMENTS;
     zkd_node *n = zkd_dt_get(dt, path.s, (size_t)path.len);
-    if (!n)
+    if (!n) {
+        /* DataTree.deleteNode updates the parent's pzxid before it finds the
+         * child missing (a fuzzy snapshot may already lack it). */
+        zkd_node *p = zkd_dt_get(dt, path.s, zkd_parent_len(path.s, (size_t)path.len));
+        if (p && c->hdr->zxid > p->stat.pzxid)
+            p->stat.pzxid = c->hdr->zxid;
         return ZKD_ERR_NONODE;
+    }
     if (n->nkids)
         return ZKD_ERR_NOTEMPTY;
     zkd_node *parent = n->parent;
     zkd_dt_unlink(dt, n);
     if (c->hdr->zxid > parent->stat.pzxid)
         parent->stat.pzxid = c->hdr->zxid;
-    zkd_dt_fire(dt, ZKD_EV_DELETED, n->path, n->path_len);
-    zkd_dt_fire(dt, ZKD_EV_CHILDREN_CHANGED, parent->path, parent->path_len);
+    zkd_dt_fire(dt, ZKD_EV_DELETED, n->path, n->path_len); /* parent: see zkd_dt_create */
     zkd_node_free(n);
     return 0;
 }
@@ -811,7 +844,7 @@ static int zkd_dt_apply_one(zkd_apply_ctx *c, int32_t type, kz_rd *r, zkd_op_res
                 return rc;
             t = (zkd_CreateTxn){ t0.path, t0.data, t0.acl, t0.ephemeral, -1 };
         }
-        res->err = zkd_dt_create(c, t.path, t.data, &t.acl, t.ephemeral ? c->hdr->clientId : 0,
+        res->err = zkd_dt_create(c, type, t.path, t.data, &t.acl, t.ephemeral ? c->hdr->clientId : 0,
                                  t.parentCVersion, res);
         break;
     }
@@ -819,14 +852,14 @@ static int zkd_dt_apply_one(zkd_apply_ctx *c, int32_t type, kz_rd *r, zkd_op_res
         zkd_CreateContainerTxn t;
         if ((rc = zkd_decode(CreateContainerTxn, r, &t, a)) != 0)
             return rc;
-        res->err = zkd_dt_create(c, t.path, t.data, &t.acl, ZKD_OWNER_CONTAINER, t.parentCVersion, res);
+        res->err = zkd_dt_create(c, type, t.path, t.data, &t.acl, ZKD_OWNER_CONTAINER, t.parentCVersion, res);
         break;
     }
     case ZKD_OP_CREATE_TTL: {
         zkd_CreateTTLTxn t;
         if ((rc = zkd_decode(CreateTTLTxn, r, &t, a)) != 0)
             return rc;
-        res->err = zkd_dt_create(c, t.path, t.data, &t.acl, zkd_owner_ttl(t.ttl), t.parentCVersion, res);
+        res->err = zkd_dt_create(c, type, t.path, t.data, &t.acl, zkd_owner_ttl(t.ttl), t.parentCVersion, res);
         break;
     }
     case ZKD_OP_DELETE:
@@ -875,7 +908,10 @@ static int zkd_dt_apply_one(zkd_apply_ctx *c, int32_t type, kz_rd *r, zkd_op_res
             res->err = ZKD_ERR_SYSTEMERROR;
             break;
         }
-        zkd_dt_acl_unref(dt, n->acl);
+        if (idx >= 0 && idx == n->acl)
+            idx = zkd_dt_acl_renumber(dt, idx);
+        else
+            zkd_dt_acl_unref(dt, n->acl);
         n->acl = idx;
         n->stat.aversion = t.version;
         zkd_node_stat(n, &res->stat);
@@ -894,6 +930,12 @@ static int zkd_dt_apply_one(zkd_apply_ctx *c, int32_t type, kz_rd *r, zkd_op_res
         zkd_CloseSessionTxn t = { { 0, NULL } };
         if (kz_rd_left(r) > 0 && (rc = zkd_decode(CloseSessionTxn, r, &t, a)) != 0)
             return rc;
+        /* DataTree.killSession: the paths of the txn first, in its order
+         * (missing ones are ignored), then what the session still owns. */
+        const kz_str *tp = t.paths2Delete.v;
+        for (int32_t i = 0; i < t.paths2Delete.n; i++)
+            if (tp[i].len > 0)
+                zkd_dt_delete(c, tp[i]);
         size_t ne;
         zkd_node *const *eph = zkd_dt_ephemerals(dt, c->hdr->clientId, &ne);
         /* Copy the paths first: deleting changes the ephemeral list. */

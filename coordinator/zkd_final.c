@@ -560,8 +560,12 @@ void zkd_final_read(zkd_server *s, zkd_req *req)
         break;
     case ZKD_OP_WHO_AM_I: {
         zkd_ClientInfo *ci = c->nauth ? kz_arena_alloc(a, c->nauth * sizeof *ci) : NULL;
+        uint32_t *order = c->nauth ? kz_arena_alloc(a, c->nauth * sizeof *order) : NULL;
         int32_t k = 0;
-        for (uint32_t i = 0; ci && i < c->nauth; i++) {
+        if (order)
+            zkd_acl_ids_order(c->auth, c->nauth, order);
+        for (uint32_t oi = 0; ci && order && oi < c->nauth; oi++) {
+            uint32_t i = order[oi];
             const char *id = c->auth[i].id;
             size_t ulen = strlen(id);
             if (strcmp(c->auth[i].scheme, "digest") == 0 && strchr(id, ':'))

@@ -46,10 +46,6 @@
 
 #include "zkd_server.h"
 
-/* "3.8.0-zkd, built on 2024-12-29 17:54 UTC" (Version.getFullVersion()).
- * TODO(lead): move this prototype to zkd_server.h (zkd_flw.c section). */
-const char *zkd_flw_version(void);
-
 #ifndef ZKD_VERSION
 #define ZKD_VERSION "3.8.0-zkd"
 #endif
@@ -88,6 +84,8 @@ static void flw_puts(kz_wr *w, const char *s) { kz_wr_bytes(w, s, strlen(s)); }
  * when v*20000 is an odd integer with no rounding error (checked with fma). */
 static double flw_round4(double v)
 {
+    if (!(fabs(v) < 1e15)) /* no fractional digits left (or not finite) */
+        return v;
     double p = v * 20000.0;
     if (p == floor(p) && fmod(fabs(p), 2.0) == 1.0 && fma(v, 20000.0, -p) == 0.0)
         return (v < 0 ? -(floor(-v * 10000.0) + 1) : floor(v * 10000.0) + 1) / 10000.0;
@@ -221,6 +219,10 @@ static const char *flw_mode(const zkd_server *s)
     (void)s;
     return "standalone";
 }
+
+/* DataTree.getNodeCount() is the size of its path map, which holds the root
+ * twice (as "" and "/"): ZooKeeper shows one more than there are znodes. */
+static size_t flw_node_count(const zkd_server *s) { return zkd_dt_node_count(s->dt) + 1; }
 
 static int64_t flw_lat_min(const zkd_lat *l) { return l->count > 0 ? l->min : 0; }
 static int64_t flw_lat_max(const zkd_lat *l) { return l->count > 0 ? l->max : 0; }
@@ -363,7 +365,7 @@ static void flw_stat_common(zkd_server *s, zkd_conn *self, kz_wr *out, bool clie
     flw_printf(out, "Received: %" PRId64 "\nSent: %" PRId64 "\nConnections: %zu\nOutstanding: %zu\n",
                s->stats.packets_received, s->stats.packets_sent, s->nconns, s->outstanding);
     flw_printf(out, "Zxid: 0x%llx\nMode: %s\nNode count: %zu\n", flw_hex(zkd_dt_last_zxid(s->dt)), flw_mode(s),
-               zkd_dt_node_count(s->dt));
+               flw_node_count(s));
 }
 
 static void flw_srvr(zkd_server *s, zkd_conn *self, kz_wr *out) { flw_stat_common(s, self, out, false); }
@@ -760,7 +762,7 @@ static void flw_metric_values(const zkd_server *s, int64_t v[FV__N])
     v[FV_EPHEMERALS] = (int64_t)zkd_dt_ephemeral_count(s->dt);
     v[FV_CONNS] = (int64_t)s->nconns;
     v[FV_OUTSTANDING] = (int64_t)s->outstanding;
-    v[FV_ZNODES] = (int64_t)zkd_dt_node_count(s->dt);
+    v[FV_ZNODES] = (int64_t)flw_node_count(s);
     v[FV_SESSIONS] = (int64_t)kz_map_size(&s->sessions);
     v[FV_LAST_RESP] = st->last_resp_size;
     v[FV_SENT] = st->packets_sent;

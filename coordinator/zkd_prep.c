@@ -294,17 +294,14 @@ static int zkd_prep_create(zkd_prep_ctx *p, int32_t op, kz_rd *r, kz_wr *w, int3
     }
     if (rc)
         return ZKD_ERR_MARSHALLINGERROR;
+    /* The flags choose sequential/ephemeral/TTL; the opcode alone decides
+     * container or TTL txns (create with the CONTAINER flag is persistent). */
     int32_t mode = cr.flags;
     if (!zkd_mode_valid(mode))
         return ZKD_ERR_BADARGUMENTS;
-    if (op == ZKD_OP_CREATE_CONTAINER)
-        mode = ZKD_MODE_CONTAINER;
-    /* validateCreateRequest */
     if (zkd_mode_ttl(mode) && !p->s->cfg->extended_types_enabled)
         return ZKD_ERR_UNIMPLEMENTED;
     if (zkd_mode_ttl(mode) ? (cr.ttl <= 0 || cr.ttl > ZKD_MAX_TTL) : cr.ttl >= 0)
-        return ZKD_ERR_BADARGUMENTS;
-    if ((mode == ZKD_MODE_CONTAINER) != (op == ZKD_OP_CREATE_CONTAINER))
         return ZKD_ERR_BADARGUMENTS;
     kz_str path = cr.path;
     if (path.len <= 0)
@@ -345,22 +342,20 @@ static int zkd_prep_create(zkd_prep_ctx *p, int32_t op, kz_rd *r, kz_wr *w, int3
         return ZKD_ERR_NOCHILDRENFOREPHEMERALS;
     int32_t newcv = cv + 1;
     int64_t owner = 0;
-    if (mode == ZKD_MODE_CONTAINER) {
+    if (op == ZKD_OP_CREATE_CONTAINER) {
         zkd_CreateContainerTxn t = { path, cr.data, acl, newcv };
         zkd_encode(CreateContainerTxn, &t, w);
-        *txn_type = ZKD_OP_CREATE_CONTAINER;
         owner = ZKD_OWNER_CONTAINER;
-    } else if (zkd_mode_ttl(mode)) {
+    } else if (op == ZKD_OP_CREATE_TTL) {
         zkd_CreateTTLTxn t = { path, cr.data, acl, newcv, cr.ttl };
         zkd_encode(CreateTTLTxn, &t, w);
-        *txn_type = ZKD_OP_CREATE_TTL;
         owner = zkd_owner_ttl(cr.ttl);
     } else {
         zkd_CreateTxn t = { path, cr.data, acl, zkd_mode_eph(mode), newcv };
         zkd_encode(CreateTxn, &t, w);
-        *txn_type = op == ZKD_OP_CREATE2 || op == ZKD_OP_CREATE_CONTAINER || op == ZKD_OP_CREATE_TTL ? op : ZKD_OP_CREATE;
         owner = zkd_mode_eph(mode) ? p->session_id : 0;
     }
+    *txn_type = op;
     parent.nkids++;
     parent.stat.cversion = newcv;
     parent.stat.pzxid = p->zxid;

@@ -27,7 +27,6 @@
 #include "zkd_sync.h"
 
 #define ZKD_COMP "ZooKeeperServer"
-#define ZKD_CFG_SUPER(c) ((void)(c), getenv("ZKD_SUPER_DIGEST"))
 
 int64_t zkd_now_ms(void)
 {
@@ -263,8 +262,8 @@ int zkd_server_init(zkd_server *s, zkd_config *cfg)
         kz_error(ZKD_COMP, "cannot create the event loop");
         return -1;
     }
-    if (ZKD_CFG_SUPER(cfg))
-        s->super_digest = strdup(ZKD_CFG_SUPER(cfg));
+    if (cfg->super_digest)
+        s->super_digest = strdup(cfg->super_digest);
     zkd_db_cfg dc = zkd_server_db_cfg(s);
     zkd_db_info info;
     int64_t t0 = zkd_mono_us();
@@ -283,7 +282,7 @@ int zkd_server_init(zkd_server *s, zkd_config *cfg)
     zkd_dt_set_hooks(s->dt, &hooks);
     if (zkd_dt_session_walk(s->dt, zkd_server_restore_sessions_cb, s))
         return -1;
-    s->sync = zkd_sync_start(s->base, info.log_dir, (int64_t)cfg->pre_alloc_size * 1024, cfg->sync_enabled,
+    s->sync = zkd_sync_start(s->base, info.log_dir, (int64_t)cfg->pre_alloc_size * 1024, cfg->force_sync,
                              zkd_server_durable, s);
     if (!s->sync)
         return -1;

@@ -230,6 +230,8 @@ int zkd_acl_fixup(const zkd_auth_id *ids, uint32_t nids, const kz_jvec *in, kz_j
 int zkd_acl_authenticate(zkd_server *s, zkd_conn *c, kz_str scheme, kz_str auth);
 /* "user:" + base64(sha1("user:password")), malloc'd. */
 char *zkd_acl_digest(const char *user_password, size_t len);
+/* The order in which ZooKeeper lists a connection's ids (@order gets @n indexes). */
+void zkd_acl_ids_order(const zkd_auth_id *ids, uint32_t n, uint32_t *order);
 /* Validates a path like PathUtils.validatePath; 0 or ZKD_ERR_BADARGUMENTS. */
 int zkd_path_validate(const char *p, int32_t len);
 
@@ -237,5 +239,7 @@ int zkd_path_validate(const char *p, int32_t len);
 /* If @word is a four-letter word, writes its reply into @out and returns
  * true. @out gets the "not in the whitelist" text when disallowed. */
 bool zkd_flw_run(zkd_server *s, zkd_conn *self, const char word[4], kz_wr *out);
+/* "3.8.0-zkd, built on 2026-11-21 10:00 UTC" (Version.getFullVersion()). */
+const char *zkd_flw_version(void);
 
 #endif

@@ -172,8 +172,12 @@ static void zkd_session_tick(evutil_socket_t fd, short what, void *arg)
 int zkd_session_init(zkd_server *s)
 {
     int64_t now = zkd_now_ms();
-    /* (serverId << 56) | ((now << 24) >>> 8), as SessionTrackerImpl.initializeNextSessionId */
-    s->next_session_id = (int64_t)(((uint64_t)now << 24) >> 8) | (int64_t)((uint64_t)s->cfg->myid << 56);
+    /* (serverId << 56) | ((elapsed ms << 24) >>> 8), as SessionTrackerImpl.
+     * initializeNextSessionId; a standalone server uses id 1. */
+    int64_t sid = zkd_config_standalone(s->cfg) ? 1 : s->cfg->myid;
+    uint64_t elapsed = (uint64_t)(zkd_mono_us() / 1000);
+    s->next_session_id = (int64_t)((elapsed << 24) >> 8) | (int64_t)((uint64_t)sid << 56);
+    s->next_session_id--; /* zkd_session_next_id pre-increments */
     s->next_expire = zkd_round_up(s, now);
     s->tick_ev = event_new(s->base, -1, 0, zkd_session_tick, s);
     if (!s->tick_ev)

@@ -23,6 +23,7 @@
 
 #include "kz_buf.h"
 #include "kz_log.h"
+#include "zkd_proto.h"
 #include "zkd_records.h"
 
 #define ZKD_SNAP_COMP  "FileSnap"

@@ -26,6 +26,7 @@
 
 #include "kz_buf.h"
 #include "kz_log.h"
+#include "zkd_proto.h"
 #include "zkd_records.h"
 
 #define ZKD_TL_COMP   "FileTxnLog"
@@ -274,7 +275,7 @@ static int zkd_tl_new_file(zkd_txnlog *l, int64_t zxid)
     l->fd = fd;
     l->written = 0;
     l->dir_dirty = true;
-    zkd_FileHeader fh = { ZKD_TXNLOG_MAGIC, ZKD_PERSIST_VERSION, 0 };
+    zkd_FileHeader fh = { ZKD_LOG_MAGIC, ZKD_PERSIST_VERSION, 0 };
     zkd_encode(FileHeader, &fh, &l->buf);
     l->size = ZKD_TXNLOG_HDR_LEN; /* FilePadding.setCurrentSize(header end) */
     return l->buf.err ? -ENOMEM : 0;
@@ -494,7 +495,7 @@ static int zkd_tl_read_header(zkd_tl_file *f, const char **why)
     zkd_FileHeader fh;
     kz_rd r = kz_rd_init(f->buf + f->beg, ZKD_TXNLOG_HDR_LEN);
     kz_arena a = KZ_ARENA_INIT;
-    if (zkd_decode(FileHeader, &r, &fh, &a) != 0 || fh.magic != ZKD_TXNLOG_MAGIC) {
+    if (zkd_decode(FileHeader, &r, &fh, &a) != 0 || fh.magic != ZKD_LOG_MAGIC) {
         *why = "invalid magic number";
         return 1;
     }

@@ -44,8 +44,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ZKD_TXNLOG_MAGIC      0x5A4B4C47 /* "ZKLG" */
-#define ZKD_SNAP_MAGIC        0x5A4B534E /* "ZKSN" */
 #define ZKD_PERSIST_VERSION   2
 #define ZKD_TXNLOG_HDR_LEN    16
 #define ZKD_TXN_HDR_LEN       32         /* serialized TxnHeader */

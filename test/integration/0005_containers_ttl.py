@@ -6,6 +6,7 @@ createContainer (op 19) and TTL nodes with createTTL (op 21), sent through kazoo
 (kazoo_ext) or raw sessions.  A second server without extendedTypesEnabled checks the error.
 """
 
+import re
 import time
 
 import pytest
@@ -61,24 +62,42 @@ def test_container_kept_while_it_has_children(zk):
     wait_until(lambda: zk.exists("/k2") is None, GONE_BOUND, what="container /k2 removed")
 
 
-def test_container_via_create_flags_and_nested(zk):
-    # the old way: create (op 1) with flags CONTAINER (4)
-    s_path = zk.create("/k3", b"")  # plain parent
-    assert s_path == "/k3"
-    raw_flags_container = J.CONTAINER
-    from kazoo.protocol.serialization import Create
-    from kazoo.security import OPEN_ACL_UNSAFE
-    ar = zk.handler.async_result()
-    zk._call(Create("/k3/box", b"", OPEN_ACL_UNSAFE, raw_flags_container), ar)
-    assert ar.get(10) == "/k3/box"
-    # nested containers cascade: inner goes first, then the outer one
-    kazoo_ext.create_container(zk, "/k3/box/inner")
-    zk.create("/k3/box/inner/leaf")
-    zk.delete("/k3/box/inner/leaf")
-    wait_until(lambda: zk.exists("/k3/box") is None, 3 * GONE_BOUND,
+def test_container_flag_needs_create_container_op(server, zk):
+    # Only createContainer (op 19) makes a container; its flags only add SEQUENTIAL (2).
+    # create/create2 with flags CONTAINER (4) silently make a plain persistent node.
+    s = server.raw()
+    try:
+        assert s.create("/k3a", b"", flags=J.CONTAINER, op=J.OP_CREATE)[:2] == (0, "/k3a")
+        assert s.create("/k3b", b"", flags=J.CONTAINER, op=J.OP_CREATE2)[:2] == (0, "/k3b")
+        assert s.create("/k3c", b"", flags=J.EPHEMERAL, op=J.OP_CREATECONTAINER)[:2] == \
+            (0, "/k3c")
+        err, seq, st = s.create("/k3d-", b"", flags=J.PERSISTENT_SEQUENTIAL,
+                                op=J.OP_CREATECONTAINER)
+        assert err == 0 and re.fullmatch(r"/k3d-\d{10}", seq)
+        assert st.ephemeralOwner == 0
+        for p in ("/k3a", "/k3b", "/k3c", seq):
+            s.create(p + "/c")
+            s.delete(p + "/c")
+        wait_until(lambda: s.exists("/k3c")[0] == J.NONODE and s.exists(seq)[0] == J.NONODE,
+                   GONE_BOUND, what="containers removed")
+        assert s.exists("/k3a")[0] == 0 and s.exists("/k3b")[0] == 0
+    finally:
+        s.close()
+    zk.delete("/k3a")
+    zk.delete("/k3b")
+
+
+def test_nested_containers_cascade(zk):
+    zk.create("/k4")
+    kazoo_ext.create_container(zk, "/k4/box")
+    kazoo_ext.create_container(zk, "/k4/box/inner")
+    zk.create("/k4/box/inner/leaf")
+    zk.delete("/k4/box/inner/leaf")
+    # inner goes first; that removal empties box, which goes at a later check
+    wait_until(lambda: zk.exists("/k4/box") is None, 2 * GONE_BOUND,
                what="nested containers removed")
-    assert zk.get_children("/k3") == []
-    zk.delete("/k3")
+    assert zk.get_children("/k4") == []
+    zk.delete("/k4")
 
 
 def test_ttl_node_expires(zk):
