@@ -6,11 +6,12 @@
 #   make check      unit suites, then integration tests against the real programs
 #   make bench      benchmarks against the reference implementations
 #   make run        build and start a local zkd, show it serving
-#   make install    PREFIX=/usr/local DESTDIR= (FHS layout)
+#   make install    PREFIX=/usr/local SYSCONFDIR=$(PREFIX)/etc DESTDIR=
 
 SHELL    := /bin/bash
 CC       ?= cc
 PREFIX   ?= /usr/local
+SYSCONFDIR ?= $(PREFIX)/etc
 DESTDIR  ?=
 SAN      ?= 0
 
@@ -49,27 +50,38 @@ LIBZKD     := $(O)/libzkd.a
 .PHONY: all deps check unit integration bench run stop install clean fuzz
 all: $(ZKD) $(UNIT_BIN) $(BENCH_BIN)
 
+V ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
+
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIBKZ): $(COMMON_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(LIBZKD): $(COORD_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(ZKD): $(O)/coordinator/zkd_main.o $(LIBZKD) $(LIBKZ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_ZKD)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_ZKD)
 
 $(O)/test/check_%: $(O)/test/unit/check_%.o $(LIBZKD) $(LIBKZ)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_ZKD) $$(pkg-config --libs check)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_ZKD) $$(pkg-config --libs check)
 
 $(O)/bench/%: $(O)/bench/%.o $(LIBKZ)
-	$(CC) $(LDFLAGS) -o $@ $^ -lzookeeper_mt -lm
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lzookeeper_mt -lm
 
 deps:
 	@bash scripts/deps.sh
@@ -99,9 +111,9 @@ build/fuzz/%: test/fuzz/%.c $(COMMON_SRC) $(COORD_SRC)
 	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS_ZKD)
 
 install: $(ZKD)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/zkd
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 $(ZKD) $(DESTDIR)$(PREFIX)/bin/zkd
-	install -m 0644 etc/zookeeper.properties $(DESTDIR)$(PREFIX)/etc/zkd/zookeeper.properties
+	install -m 0644 etc/zookeeper.properties $(DESTDIR)$(SYSCONFDIR)/zookeeper.properties
 
 clean:
 	rm -rf build

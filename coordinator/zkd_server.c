@@ -115,7 +115,7 @@ static void zkd_server_maybe_snapshot(zkd_server *s)
     s->txns_since_snap = 0;
     zkd_server_new_snap_threshold(s);
     if (pid <= 0) {
-        kz_error("FileTxnSnapLog", "cannot start a snapshot: %s", strerror(errno));
+        kz_error("FileTxnSnapLog", "cannot start a snapshot: %s", strerror(pid < 0 ? (int)-pid : EAGAIN));
         return;
     }
     s->snap_pid = pid;

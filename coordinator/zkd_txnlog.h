@@ -19,7 +19,8 @@
  * with padded size s (initially 16, the header), when p + 4096 >= s the file
  * grows to s + prealloc, or to (p + prealloc) rounded down to a multiple of
  * prealloc when p > s. So ZooKeeper's files are 16 + k*prealloc bytes
- * (67108880 with the 64 MiB default). prealloc 0 disables padding.
+ * (67108880 with the 64 MiB default). Growing writes one zero byte at the
+ * new end (a sparse tail, like ZooKeeper). prealloc 0 disables padding.
  *
  * End of a file's valid part: a zero length with a zero checksum, or a short
  * read whose remaining bytes are all zero, is padding (clean). Anything else

@@ -264,7 +264,9 @@ class ZkServer:
                     wl = self.whitelist
                     if wl != "*" and "srvr" not in wl.split(","):
                         return
-                    if b"Mode:" in four_letter(self.host, self.port, "srvr", timeout=2.0):
+                    # short probe: ZooKeeper may hold a 4lw connection made while it is
+                    # still loading its database until that is done
+                    if b"Mode:" in four_letter(self.host, self.port, "srvr", timeout=0.5):
                         return
             except OSError:
                 pass
