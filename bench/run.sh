@@ -307,8 +307,8 @@ kb_med() {            # key -> median of the good rounds' values, or '-'
     [[ -n $v ]] || { echo -; return; }
     awk -v s="$v" 'BEGIN {
         n = split(s, a, " ")
-        for (i = 2; i <= n; i++) { x = a[i] + 0; j = i - 1
-            while (j > 0 && a[j] + 0 > x) { a[j + 1] = a[j]; j-- } a[j + 1] = a[i] }
+        for (i = 2; i <= n; i++) { x = a[i]; j = i - 1
+            while (j > 0 && a[j] + 0 > x + 0) { a[j + 1] = a[j]; j-- } a[j + 1] = x }
         if (n % 2) { print a[(n + 1) / 2]; exit }
         m = (a[n / 2] + a[n / 2 + 1]) / 2
         if (m == int(m)) print m; else if (m >= 100) printf "%.0f\n", m; else printf "%.2f\n", m }'

@@ -185,7 +185,7 @@ def test_five_byte_form_same_reply(server, holder, word):
     # "echo WORD | nc": the trailing newline does not change the reply
     # (ZooKeeper may lose it to a RST, see test_echo_stat_nc_reliability)
     four = server.four(word)
-    for _ in range(5):
+    for _ in range(5 if IMPL == "ref" else 1):  # zkd must not lose the reply
         five = server.four(word, newline=True)
         if five:
             break

@@ -232,3 +232,36 @@ def test_interactive_session_and_watches(server, zk):
         sh.close()
     assert sh.p.returncode == 0
     wait_until(lambda: b"session Id = %x\n" % sid in sh.out, 5, what="myid output")
+
+
+def test_watch_survives_reconnect(server, zk):
+    """The C client re-sends its watches (SetWatches) after a reconnect.  The connection is
+    cut from the server side: a ConnectRequest naming the shell's session id (with a wrong
+    password) makes ZooKeeper close the session's current connection.  Whether the change
+    lands before the C client's SetWatches (event from the zxid comparison) or after (a
+    re-armed watch fires), the shell must see exactly one CHANGED_EVENT."""
+    import jute as J
+    zk.ensure_path("/cw")
+    sh = Shell(server)
+    try:
+        m = sh.expect(r"Got a new session id: 0x([0-9a-f]+)\n")
+        sid = int(m.group(1), 16)
+        sh.send("get /cw")
+        sh.expect(r"/cw: rc = 0\n")
+        try:
+            t = J.RawSession(server.host, server.port, session_id=sid, passwd=b"\x01" * 16)
+            assert t.connect_response["timeOut"] == 0
+            t.drop()
+        except J.Closed:
+            pass  # the C client's own reconnect may close this connection first
+        sh.expect(r"Watcher SESSION_EVENT state = CONNECTING_STATE\n")
+        zk.set("/cw", b"while-away")
+        sh.expect(r"Watcher SESSION_EVENT state = CONNECTED_STATE\n")
+        sh.expect(r"Watcher CHANGED_EVENT state = CONNECTED_STATE for path /cw\n")
+        sh.send("sync /")
+        sh.expect(r"\[/\]: rc = 0\n")
+        assert "Got a new session id" not in sh.buf[m.end():]  # same session
+        assert sh.buf.count("CHANGED_EVENT") == 1
+    finally:
+        sh.close()
+    zk.delete("/cw")
