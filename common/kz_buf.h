@@ -42,9 +42,11 @@ typedef struct kz_rd {
     int err;
 } kz_rd;
 
+/* @p may be NULL when @len is 0 (an empty payload): NULL + 0 is undefined. */
 static inline kz_rd kz_rd_init(const void *p, size_t len)
 {
-    return (kz_rd){ (const uint8_t *)p, (const uint8_t *)p + len, 0 };
+    const uint8_t *b = p;
+    return (kz_rd){ b, b ? b + len : b, 0 };
 }
 static inline size_t kz_rd_left(const kz_rd *r) { return (size_t)(r->end - r->p); }
 

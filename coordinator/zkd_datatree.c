@@ -444,7 +444,8 @@ void zkd_node_stat(const zkd_node *n, zkd_Stat *out)
     out->ctime = s->ctime;
     out->mtime = s->mtime;
     out->version = s->version;
-    out->cversion = s->cversion * 2 - (int32_t)n->nkids;
+    /* Java int arithmetic (DataNode.copyStat): wraps instead of overflowing. */
+    out->cversion = (int32_t)((uint32_t)s->cversion * 2u - n->nkids);
     out->aversion = s->aversion;
     out->ephemeralOwner = zkd_owner_is_session(s->ephemeralOwner) ? s->ephemeralOwner : 0;
     out->dataLength = n->data_len > 0 ? n->data_len : 0;

@@ -77,7 +77,7 @@ static void zkd_final_reply_txn(zkd_server *s, zkd_req *req, const zkd_apply_res
     const zkd_op_result *o = &res->r;
     if (!c)
         return;
-    if (o->err && req->type != ZKD_OP_MULTI) { /* a multi reports per op */
+    if (o->err && o->type != ZKD_OP_MULTI) { /* an applied multi reports per op */
         zkd_cnxn_reply(c, req->xid, zxid, o->err, NULL, NULL);
         return;
     }
@@ -214,7 +214,8 @@ void zkd_final_durable(zkd_server *s, int64_t durable_zxid)
 
 static int zkd_read_path(kz_rd *r, zkd_PathWatchRequest *q, kz_arena *a)
 {
-    return zkd_decode(PathWatchRequest, r, q, a) ? ZKD_ERR_MARSHALLINGERROR : 0;
+    /* A null path makes ZooKeeper throw while handling: MARSHALLINGERROR. */
+    return zkd_decode(PathWatchRequest, r, q, a) || q->path.len < 0 ? ZKD_ERR_MARSHALLINGERROR : 0;
 }
 
 static const kz_jvec *zkd_node_acl(zkd_server *s, const zkd_node *n) { return zkd_dt_acl_get(s->dt, n->acl); }
@@ -236,7 +237,7 @@ static void zkd_children_vec(const zkd_node *n, kz_jvec *out, kz_arena *a)
  * the response into @w; returns a ZooKeeper error (0: success). */
 static int zkd_do_get(zkd_server *s, zkd_conn *c, int32_t op, const zkd_PathWatchRequest *q, kz_wr *w, kz_arena *a)
 {
-    zkd_node *n = q->path.len > 0 ? zkd_dt_get(s->dt, q->path.s, (size_t)q->path.len) : NULL;
+    zkd_node *n = q->path.len >= 0 ? zkd_dt_get(s->dt, q->path.s, (size_t)q->path.len) : NULL;
     if (!n)
         return ZKD_ERR_NONODE;
     int rc = zkd_check_read(s, c, n, ZKD_PERM_READ);
@@ -419,11 +420,11 @@ void zkd_final_read(zkd_server *s, zkd_req *req)
     }
     case ZKD_OP_GET_ACL: {
         zkd_PathRequest q;
-        if (zkd_decode(PathRequest, &r, &q, a)) {
+        if (zkd_decode(PathRequest, &r, &q, a) || q.path.len < 0) {
             err = ZKD_ERR_MARSHALLINGERROR;
             break;
         }
-        zkd_node *n = q.path.len > 0 ? zkd_dt_get(s->dt, q.path.s, (size_t)q.path.len) : NULL;
+        zkd_node *n = q.path.len >= 0 ? zkd_dt_get(s->dt, q.path.s, (size_t)q.path.len) : NULL;
         if (!n) {
             err = ZKD_ERR_NONODE;
             break;
@@ -459,11 +460,11 @@ void zkd_final_read(zkd_server *s, zkd_req *req)
     }
     case ZKD_OP_GET_ALL_CHILDREN_NUMBER: {
         zkd_PathRequest q;
-        if (zkd_decode(PathRequest, &r, &q, a)) {
+        if (zkd_decode(PathRequest, &r, &q, a) || q.path.len < 0) {
             err = ZKD_ERR_MARSHALLINGERROR;
             break;
         }
-        zkd_node *n = q.path.len > 0 ? zkd_dt_get(s->dt, q.path.s, (size_t)q.path.len) : NULL;
+        zkd_node *n = q.path.len >= 0 ? zkd_dt_get(s->dt, q.path.s, (size_t)q.path.len) : NULL;
         if (!n) {
             err = ZKD_ERR_NONODE;
             break;
@@ -582,10 +583,14 @@ void zkd_final_read(zkd_server *s, zkd_req *req)
         close_after = true;
         break;
     }
-    if (err == ZKD_ERR_MARSHALLINGERROR) {
+    /* An undecodable body gets MARSHALLINGERROR and the connection stays;
+     * an unknown opcode gets UNIMPLEMENTED with zxid -1, then the
+     * connection is closed (UnimplementedRequestProcessor). */
+    if (close_after) {
+        zkd_cnxn_reply_raw(c, req->xid, -1, err, NULL, 0);
         kz_wr_free(&w);
         kz_arena_reset(a);
-        zkd_cnxn_close(c, "undecodable request");
+        zkd_cnxn_close(c, "unknown request type");
         return;
     }
     c->last_cxid = req->xid;
@@ -594,6 +599,4 @@ void zkd_final_read(zkd_server *s, zkd_req *req)
                        body && !w.err ? w.len : 0);
     kz_wr_free(&w);
     kz_arena_reset(a);
-    if (close_after)
-        zkd_cnxn_close(c, "unknown request type");
 }

@@ -494,22 +494,28 @@ static int zkd_prep_op(zkd_prep_ctx *p, int32_t op, kz_rd *r, kz_wr *w, int32_t 
         return zkd_prep_delete(p, q.path, q.version, w);
     }
     case ZKD_OP_DELETE_CONTAINER: {
-        zkd_PathRequest q;
-        if (zkd_decode(PathRequest, r, &q, p->a))
-            return ZKD_ERR_MARSHALLINGERROR;
-        zkd_view node = zkd_lookup(p, q.path.s, q.path.len > 0 ? (size_t)q.path.len : 0);
+        /* The body is the raw path (no jute length), as the container
+         * manager sends it; a client's jute string therefore fails the
+         * path check, like on ZooKeeper. */
+        kz_str path = { (const char *)r->p, (int32_t)kz_rd_left(r) };
+        r->p = r->end;
+        int rc = zkd_path_validate(path.s, path.len);
+        if (rc || path.len <= 1)
+            return ZKD_ERR_BADARGUMENTS;
+        zkd_view node = zkd_lookup(p, path.s, (size_t)path.len);
         if (!node.exists)
             return ZKD_ERR_NONODE;
         if (node.nkids > 0)
             return ZKD_ERR_NOTEMPTY;
-        if (!(node.stat.ephemeralOwner == ZKD_OWNER_CONTAINER || zkd_owner_is_ttl(node.stat.ephemeralOwner)))
-            return ZKD_ERR_BADARGUMENTS;
-        /* deleteContainer bypasses ACLs: the server itself asks for it. */
+        if (zkd_owner_is_session(node.stat.ephemeralOwner) || node.stat.ephemeralOwner == 0)
+            return ZKD_ERR_BADVERSION;
+        /* The server itself asks for it: no ACL applies. */
         zkd_prep_ctx super = *p;
         zkd_auth_id su = { "super", "" };
         super.ids = &su;
         super.nids = 1;
-        return zkd_prep_delete(&super, q.path, -1, w);
+        *txn_type = ZKD_OP_DELETE_CONTAINER;
+        return zkd_prep_delete(&super, path, -1, w);
     }
     case ZKD_OP_SET_DATA:
         return zkd_prep_set_data(p, r, w);
@@ -708,14 +714,6 @@ static int zkd_prep_any(zkd_server *s, zkd_req *req, const zkd_auth_id *ids, uin
     default:
         rc = zkd_prep_op(&p, req->type, &r, &body, &type);
         break;
-    }
-    if (rc == ZKD_ERR_MARSHALLINGERROR) {
-        /* Undecodable request: ZooKeeper closes the connection. */
-        zkd_rollback(s, mark);
-        s->next_zxid--;
-        kz_wr_free(&body);
-        kz_arena_reset(a);
-        return rc;
     }
     if (rc) {
         zkd_rollback(s, mark);

@@ -175,16 +175,13 @@ static void zkd_server_durable(void *ctx, int64_t zxid)
 static void zkd_server_delete_container(zkd_server *s, const zkd_node *n)
 {
     zkd_req *req = calloc(1, sizeof *req);
-    kz_wr w = KZ_WR_INIT;
-    zkd_PathRequest pr = { { n->path, (int32_t)n->path_len } };
-    zkd_encode(PathRequest, &pr, &w);
-    if (!req || w.err) {
+    if (!req || !(req->payload = malloc(n->path_len))) {
         free(req);
-        kz_wr_free(&w);
         return;
     }
+    memcpy(req->payload, n->path, n->path_len); /* raw path, as ContainerManager sends it */
+    req->payload_len = n->path_len;
     req->type = ZKD_OP_DELETE_CONTAINER;
-    req->payload = kz_wr_steal(&w, &req->payload_len);
     req->recv_us = zkd_mono_us();
     if (zkd_prep_internal(s, req)) {
         zkd_req_free(req);

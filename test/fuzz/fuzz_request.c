@@ -96,6 +96,7 @@ static char fz_dir[512], fz_logdir[700];
 static struct sockaddr_in fz_addr;
 static struct event *fz_tick; /* bounds each blocking loop turn to 1 ms */
 static int64_t fz_next_session; /* session ids restart here for every input */
+static bool fz_trace;           /* FUZZ_REQUEST_TRACE=1: print every reply */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -182,6 +183,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     struct timeval ms = { 0, 1000 };
     FZ_CHECK(fz_tick && event_add(fz_tick, &ms) == 0, "tick event");
     fz_next_session = (int64_t)((uint64_t)1 << 56) - 1;
+    fz_trace = getenv("FUZZ_REQUEST_TRACE") != NULL;
     atexit(fz_cleanup);
     return 0;
 }
@@ -364,6 +366,9 @@ static void fz_check_replies(const kz_wr *rx, const int32_t *types, int nreq)
         }
         zkd_ReplyHeader h;
         FZ_CHECK(zkd_decode(ReplyHeader, &f, &h, &a) == 0, "reply %d: short header (%d bytes)", k, len);
+        if (fz_trace)
+            fprintf(stderr, "reply xid %d (op %d) zxid 0x%" PRIx64 " err %d, %zu body bytes\n", h.xid,
+                    types && h.xid >= 1 && h.xid <= nreq ? types[h.xid] : 0, (uint64_t)h.zxid, h.err, kz_rd_left(&f));
         if (h.xid == ZKD_XID_NOTIFICATION) {
             zkd_WatcherEvent ev;
             FZ_CHECK(h.zxid == -1 && h.err == 0, "notification header");

@@ -214,12 +214,13 @@ def logsnap_seeds():
     st = stat_persisted(0, 0, 0, 0, 0, 2, 0, 0, 0x100000002)
     nodes = [
         ("", b"", -1, stat_persisted(0, 0, 0, 0, 0, 1, 0, 0, 0x100000002)),
-        ("/a", b"data", 1, stat_persisted(0x100000002, 0x100000002, T0, T0, 0, 0, 0, 0, 0x100000002)),
         ("/zookeeper", b"", -1, st),
         ("/zookeeper/quota", b"", -1, stat_persisted(0, 0, 0, 0, 0, 0, 0, 0, 0)),
-        ("/zookeeper/config", b"", 2, stat_persisted(0, 0, 0, 0, 0, 0, -1, 0, 0)),
+        ("/zookeeper/config", b"", 1, stat_persisted(0, 0, 0, 0, 0, 0, -1, 0, 0)),
+        ("/a", b"data", 2, stat_persisted(0x100000002, 0x100000002, T0, T0, 0, 0, 0, 0, 0x100000002)),
     ]
-    snap = snapshot([(SID, 30000)], [(1, OPEN_ACL), (2, [(1, "world", "anyone")])], nodes)
+    # As ZooKeeper writes it: index 1 is /zookeeper/config's world:anyone READ.
+    snap = snapshot([(SID, 30000)], [(1, [(1, "world", "anyone")]), (2, OPEN_ACL)], nodes)
     write("fuzz_logsnap", "snapshot_tiny", b"\x02\x01" + snap)
     restore_log = log_file(txns[2:5])
     write("fuzz_logsnap", "restore", b"\x03\x02" + u16(len(snap)) + snap + restore_log)
@@ -268,7 +269,7 @@ def request_seeds():
         (SET_WATCHES, i64(0) + vec(["/w"], ustr) + vec([], ustr) + vec(["/"], ustr)),
         (CHECK_WATCHES, path_type("/w", 3)),
         (REMOVE_WATCHES, path_type("/w", 3)),
-        (DELETE_CONTAINER, path_req("/w/c")),
+        (DELETE_CONTAINER, b"/w/c"),  # raw path, as the container manager sends it
         (SYNC, path_req("/w")),
         (CLOSE_SESSION, b""),
     ]))

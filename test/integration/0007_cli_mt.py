@@ -21,9 +21,7 @@ check interval.
 import re
 import subprocess
 import threading
-import time
 
-import pytest
 
 from zkharness import CLI_MT, wait_until
 

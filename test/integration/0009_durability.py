@@ -6,9 +6,7 @@ ephemerals survive a restart, and zxids continue after it.
 
 import random
 import threading
-import time
 
-import pytest
 from kazoo.exceptions import KazooException
 from kazoo.security import make_digest_acl
 
