@@ -91,3 +91,19 @@ void kz_arena_reset(kz_arena *a)
     }
     *a = KZ_ARENA_INIT;
 }
+
+void kz_arena_rewind(kz_arena *a)
+{
+    kz_arena_chunk *keep = a->head;
+    if (!keep)
+        return;
+    kz_arena_chunk *c = keep->next;
+    while (c) {
+        kz_arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    keep->next = NULL;
+    a->used = 0;
+    a->cap = keep->cap;
+}

@@ -162,5 +162,8 @@ void *kz_arena_alloc(kz_arena *a, size_t n);
 /* Copies @s into the arena with a NUL terminator (null stays null). */
 kz_str kz_arena_strdup(kz_arena *a, kz_str s);
 void kz_arena_reset(kz_arena *a); /* frees all chunks */
+/* Forgets every allocation but keeps the newest chunk for reuse: the cheap
+ * reset for an arena used once per request. */
+void kz_arena_rewind(kz_arena *a);
 
 #endif

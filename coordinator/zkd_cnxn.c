@@ -58,7 +58,10 @@ static void zkd_cnxn_send_frame(zkd_conn *c, kz_wr *w)
         s->stats.max_resp_size = size;
 }
 
-void zkd_cnxn_reply_raw(zkd_conn *c, int32_t xid, int64_t zxid, int32_t err, const uint8_t *body, size_t len)
+/* Frames ReplyHeader + a body produced by @rec/@body or @raw into the
+ * server's scratch writer and queues it on @c. */
+static void zkd_cnxn_reply_any(zkd_conn *c, int32_t xid, int64_t zxid, int32_t err, const kz_jrec *rec,
+                               const void *body, const uint8_t *raw, size_t len)
 {
     if (c->closing && !c->session)
         return;
@@ -68,8 +71,17 @@ void zkd_cnxn_reply_raw(zkd_conn *c, int32_t xid, int64_t zxid, int32_t err, con
     kz_wr_i32(w, 0);
     zkd_ReplyHeader h = { xid, zxid, err };
     zkd_encode(ReplyHeader, &h, w);
-    if (body && len)
-        kz_wr_bytes(w, body, len);
+    if (!err && rec)
+        kz_jute_encode(rec, body, w);
+    else if (raw && len)
+        kz_wr_bytes(w, raw, len);
+    if (w->err) { /* out of memory: say so rather than send half a reply */
+        w->len = 0;
+        w->err = 0;
+        kz_wr_i32(w, 0);
+        h.err = ZKD_ERR_SYSTEMERROR;
+        zkd_encode(ReplyHeader, &h, w);
+    }
     zkd_cnxn_send_frame(c, w);
     c->packets_sent++;
     c->srv->stats.packets_sent++;
@@ -77,16 +89,14 @@ void zkd_cnxn_reply_raw(zkd_conn *c, int32_t xid, int64_t zxid, int32_t err, con
     c->last_resp_ms = zkd_now_ms();
 }
 
+void zkd_cnxn_reply_raw(zkd_conn *c, int32_t xid, int64_t zxid, int32_t err, const uint8_t *body, size_t len)
+{
+    zkd_cnxn_reply_any(c, xid, zxid, err, NULL, NULL, body, len);
+}
+
 void zkd_cnxn_reply(zkd_conn *c, int32_t xid, int64_t zxid, int32_t err, const kz_jrec *rec, const void *body)
 {
-    if (!rec || err) {
-        zkd_cnxn_reply_raw(c, xid, zxid, err, NULL, 0);
-        return;
-    }
-    kz_wr b = KZ_WR_INIT;
-    kz_jute_encode(rec, body, &b);
-    zkd_cnxn_reply_raw(c, xid, zxid, b.err ? ZKD_ERR_SYSTEMERROR : 0, b.err ? NULL : b.base, b.err ? 0 : b.len);
-    kz_wr_free(&b);
+    zkd_cnxn_reply_any(c, xid, zxid, err, rec, body, NULL, 0);
 }
 
 void zkd_cnxn_send_event(zkd_conn *c, int type, const char *path, uint32_t len)
@@ -205,19 +215,28 @@ static void zkd_cnxn_schedule_free(zkd_conn *c)
         kz_error(ZKD_COMP, "cannot schedule the release of connection %s", c->peer_str);
 }
 
+/* Output drained on a closing connection: send FIN, then keep reading (and
+ * discarding) until the client closes too, for at most ZKD_LINGER_S. Closing
+ * with unread input would make the kernel send a reset, and a reset can
+ * destroy the last reply before the client reads it. */
+static void zkd_cnxn_linger(zkd_conn *c)
+{
+    if (c->lingering || c->free_scheduled)
+        return;
+    c->lingering = true;
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    struct timeval tv = { ZKD_LINGER_S, 0 };
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
 static void zkd_cnxn_write_cb(struct bufferevent *bev, void *arg)
 {
+    (void)bev;
     zkd_conn *c = arg;
-    if (c->flw) {
-        /* Reply out: stop sending, read until the client closes. */
-        shutdown(bufferevent_getfd(bev), SHUT_WR);
-        struct timeval tv = { ZKD_LINGER_S, 0 };
-        bufferevent_set_timeouts(bev, &tv, NULL);
-        bufferevent_enable(bev, EV_READ);
-        return;
-    }
     if (c->closing)
-        zkd_cnxn_schedule_free(c);
+        zkd_cnxn_linger(c);
 }
 
 void zkd_cnxn_close(zkd_conn *c, const char *why)
@@ -227,10 +246,9 @@ void zkd_cnxn_close(zkd_conn *c, const char *why)
     kz_debug(ZKD_COMP, "Closing connection %s: %s", c->peer_str, why);
     zkd_cnxn_detach(c);
     c->closing = true;
-    bufferevent_disable(c->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-        zkd_cnxn_schedule_free(c);
-    /* else zkd_cnxn_write_cb frees it when the output drains */
+        zkd_cnxn_linger(c);
+    /* else zkd_cnxn_write_cb lingers once the output has drained */
 }
 
 static void zkd_cnxn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -454,6 +472,7 @@ static void zkd_cnxn_request(zkd_conn *c, const uint8_t *p, size_t len)
         bufferevent_disable(c->bev, EV_READ);
 }
 
+/* A four-letter word: plain-text reply, then the connection closes. */
 static void zkd_cnxn_flw(zkd_conn *c, const char word[4])
 {
     zkd_server *s = c->srv;
@@ -464,23 +483,11 @@ static void zkd_cnxn_flw(zkd_conn *c, const char word[4])
     zkd_flw_run(s, c, word, &w);
     s->stats.packets_sent++;
     c->flw = true;
-    bufferevent_disable(c->bev, EV_READ);
     evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
     if (w.len && !w.err)
         bufferevent_write(c->bev, w.base, w.len);
     kz_wr_free(&w);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-        zkd_cnxn_write_cb(c->bev, c);
-}
-
-static bool zkd_is_flw(const uint8_t b[4])
-{
-    static const char *const words[] = { "ruok", "stat", "srvr", "conf", "cons", "crst", "srst", "envi", "mntr",
-                                         "wchs", "wchc", "wchp", "dump", "isro", "dirs", "gtmk", "stmk", "hash" };
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (memcmp(b, words[i], 4) == 0)
-            return true;
-    return false;
+    zkd_cnxn_close(c, "four-letter word answered");
 }
 
 static void zkd_cnxn_read_cb(struct bufferevent *bev, void *arg)
@@ -488,17 +495,17 @@ static void zkd_cnxn_read_cb(struct bufferevent *bev, void *arg)
     zkd_conn *c = arg;
     zkd_server *s = c->srv;
     struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->closing) { /* lingering before the close: discard */
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
     while (!c->closing) {
         size_t avail = evbuffer_get_length(in);
-        if (c->flw) { /* lingering after a four-letter word: discard */
-            evbuffer_drain(in, avail);
-            return;
-        }
         if (avail < 4)
             return;
         uint8_t hdr[4];
         evbuffer_copyout(in, hdr, 4);
-        if (!c->handshake_done && !c->qhead && c->packets_received == 0 && zkd_is_flw(hdr)) {
+        if (!c->handshake_done && !c->qhead && c->packets_received == 0 && zkd_flw_known((const char *)hdr)) {
             c->packets_received++;
             zkd_cnxn_flw(c, (const char *)hdr);
             return;

@@ -621,13 +621,17 @@ int zkd_dt_restore_node(zkd_datatree *dt, kz_str path, kz_str data, int64_t acl,
         return KZ_ECORRUPT;
     if (path.len == 0 || (path.len == 1 && path.s[0] == '/')) {
         zkd_node *r = dt->root;
+        /* Like the other initial nodes below: the root cannot become an
+         * ephemeral, container or TTL node (it would sit in no owner set). */
+        if (r->stat.ephemeralOwner != st->ephemeralOwner)
+            return KZ_ECORRUPT;
         dt->data_size -= zkd_node_size(r);
         if (zkd_node_set_data(r, data))
             return KZ_ENOMEM;
         dt->data_size += zkd_node_size(r);
+        zkd_dt_acl_ref(dt, acl); /* before the unref: the index may be the same */
         zkd_dt_acl_unref(dt, r->acl);
         r->acl = acl;
-        zkd_dt_acl_ref(dt, acl);
         r->stat = *st;
         return 0;
     }
@@ -720,7 +724,7 @@ static int zkd_dt_create(zkd_apply_ctx *c, int32_t type, kz_str path, kz_str dat
     if (!parent)
         return ZKD_ERR_NONODE;
     if (parent_cversion == -1)
-        parent_cversion = parent->stat.cversion + 1;
+        parent_cversion = (int32_t)((uint32_t)parent->stat.cversion + 1u); /* Java int: wraps */
     zkd_node *old = zkd_dt_get(dt, path.s, (size_t)path.len);
     if (old) {
         /* Replaying over a fuzzy snapshot: keep the parent's counters moving

@@ -149,7 +149,7 @@ static void zkd_final_connected(zkd_server *s, zkd_req *req)
 
 void zkd_final_durable(zkd_server *s, int64_t durable_zxid)
 {
-    kz_arena a = KZ_ARENA_INIT;
+    kz_arena a = KZ_ARENA_INIT; /* one chunk reused for the whole batch */
     while (s->txq_head && s->txq_head->zxid <= durable_zxid) {
         zkd_req *req = s->txq_head;
         s->txq_head = req->tnext;
@@ -203,11 +203,12 @@ void zkd_final_durable(zkd_server *s, int64_t durable_zxid)
             zkd_final_reply_txn(s, req, &res);
             break;
         }
-        kz_arena_reset(&a);
+        kz_arena_rewind(&a);
         zkd_req_free(req);
         if (c)
             zkd_cnxn_pump(c);
     }
+    kz_arena_reset(&a);
 }
 
 /* ------------------------------------------------------------------ reads */
@@ -589,7 +590,7 @@ void zkd_final_read(zkd_server *s, zkd_req *req)
     if (close_after) {
         zkd_cnxn_reply_raw(c, req->xid, -1, err, NULL, 0);
         kz_wr_free(&w);
-        kz_arena_reset(a);
+        kz_arena_rewind(a);
         zkd_cnxn_close(c, "unknown request type");
         return;
     }
@@ -598,5 +599,5 @@ void zkd_final_read(zkd_server *s, zkd_req *req)
     zkd_cnxn_reply_raw(c, req->xid, zkd_dt_last_zxid(s->dt), err, body && !w.err ? w.base : NULL,
                        body && !w.err ? w.len : 0);
     kz_wr_free(&w);
-    kz_arena_reset(a);
+    kz_arena_rewind(a);
 }

@@ -845,12 +845,23 @@ static const flw_word flw_words[] = {
     { "wchc", FLW_SERVING, flw_wchc }, { "wchp", FLW_SERVING, flw_wchp },
 };
 
+static const flw_word *flw_find(const char word[4])
+{
+    for (size_t i = 0; i < sizeof flw_words / sizeof *flw_words; i++)
+        if (memcmp(flw_words[i].word, word, 4) == 0)
+            return &flw_words[i];
+    return NULL;
+}
+
+bool zkd_flw_known(const char word[4])
+{
+    /* stmk is a word too (ZooKeeper reads 8 more bytes); zkd answers it with nothing. */
+    return flw_find(word) || memcmp(word, "stmk", 4) == 0;
+}
+
 bool zkd_flw_run(zkd_server *s, zkd_conn *self, const char word[4], kz_wr *out)
 {
-    const flw_word *w = NULL;
-    for (size_t i = 0; i < sizeof flw_words / sizeof *flw_words && !w; i++)
-        if (memcmp(flw_words[i].word, word, 4) == 0)
-            w = &flw_words[i];
+    const flw_word *w = flw_find(word);
     if (!w)
         return false;
     if (!zkd_config_flw_allowed(s->cfg, word))

@@ -33,7 +33,7 @@ struct zkd_change {
     zkd_StatPersisted stat;
     int32_t nkids;
     kz_jvec acl;
-    kz_arena mem;
+    /* path, ACL entries and their strings follow the struct (one malloc) */
 };
 
 struct zkd_changes {
@@ -73,11 +73,7 @@ int zkd_prep_init(zkd_server *s)
     return s->changes ? 0 : KZ_ENOMEM;
 }
 
-static void zkd_change_free(zkd_change *c)
-{
-    kz_arena_reset(&c->mem);
-    free(c);
-}
+static void zkd_change_free(zkd_change *c) { free(c); }
 
 static void zkd_change_unhash(struct zkd_changes *ch, zkd_change *c)
 {
@@ -173,31 +169,44 @@ static zkd_view zkd_lookup(zkd_prep_ctx *p, const char *path, size_t len)
 static int zkd_record(zkd_prep_ctx *p, const char *path, size_t len, const zkd_view *v)
 {
     struct zkd_changes *ch = p->s->changes;
-    zkd_change *c = calloc(1, sizeof *c);
+    int32_t nacl = v->acl && v->acl->n > 0 ? v->acl->n : 0;
+    const zkd_ACL *src = nacl ? v->acl->v : NULL;
+    size_t strs = 0;
+    for (int32_t i = 0; i < nacl; i++)
+        strs += (size_t)(src[i].id.scheme.len > 0 ? src[i].id.scheme.len : 0) +
+                (size_t)(src[i].id.id.len > 0 ? src[i].id.id.len : 0);
+    size_t aclsz = sizeof(zkd_ACL) * (size_t)nacl;
+    zkd_change *c = malloc(sizeof *c + aclsz + len + 1 + strs);
     if (!c)
         return ZKD_ERR_SYSTEMERROR;
-    c->path = kz_arena_alloc(&c->mem, len + 1);
-    if (!c->path) {
-        free(c);
-        return ZKD_ERR_SYSTEMERROR;
+    memset(c, 0, sizeof *c);
+    zkd_ACL *dst = (zkd_ACL *)(c + 1); /* zkd_ACL needs no more alignment than the struct */
+    char *cur = (char *)(c + 1) + aclsz;
+    c->path = cur;
+    memcpy(cur, path, len);
+    cur[len] = '\0';
+    cur += len + 1;
+    for (int32_t i = 0; i < nacl; i++) {
+        kz_str parts[2] = { src[i].id.scheme, src[i].id.id };
+        kz_str *out[2] = { &dst[i].id.scheme, &dst[i].id.id };
+        dst[i].perms = src[i].perms;
+        for (int k = 0; k < 2; k++) {
+            if (parts[k].len < 0) {
+                *out[k] = KZ_STR_NULL;
+                continue;
+            }
+            memcpy(cur, parts[k].s, (size_t)parts[k].len);
+            *out[k] = (kz_str){ cur, parts[k].len };
+            cur += parts[k].len;
+        }
     }
-    memcpy(c->path, path, len);
+    c->acl = (kz_jvec){ nacl, nacl ? dst : NULL };
     c->len = (uint32_t)len;
     c->hash = zkd_hash64(path, len);
     c->zxid = p->zxid;
     c->exists = v->exists;
     c->stat = v->stat;
     c->nkids = v->nkids;
-    if (v->acl && v->acl->n > 0) {
-        zkd_ACL *dst = kz_arena_alloc(&c->mem, sizeof *dst * (size_t)v->acl->n);
-        const zkd_ACL *src = v->acl->v;
-        for (int32_t i = 0; dst && i < v->acl->n; i++) {
-            dst[i].perms = src[i].perms;
-            dst[i].id.scheme = kz_arena_strdup(&c->mem, src[i].id.scheme);
-            dst[i].id.id = kz_arena_strdup(&c->mem, src[i].id.id);
-        }
-        c->acl = (kz_jvec){ dst ? v->acl->n : 0, dst };
-    }
     zkd_change *old = zkd_change_find(ch, path, len, c->hash);
     if (old)
         zkd_change_unhash(ch, old);
@@ -261,7 +270,7 @@ static int zkd_check_version(int32_t current, int32_t expected, int32_t *next)
 {
     if (expected != -1 && expected != current)
         return ZKD_ERR_BADVERSION;
-    *next = current + 1;
+    *next = (int32_t)((uint32_t)current + 1u); /* Java int: wraps */
     return 0;
 }
 
@@ -340,7 +349,7 @@ static int zkd_prep_create(zkd_prep_ctx *p, int32_t op, kz_rd *r, kz_wr *w, int3
         return ZKD_ERR_NODEEXISTS;
     if (zkd_owner_is_session(parent.stat.ephemeralOwner))
         return ZKD_ERR_NOCHILDRENFOREPHEMERALS;
-    int32_t newcv = cv + 1;
+    int32_t newcv = (int32_t)((uint32_t)cv + 1u); /* Java int: wraps */
     int64_t owner = 0;
     if (op == ZKD_OP_CREATE_CONTAINER) {
         zkd_CreateContainerTxn t = { path, cr.data, acl, newcv };
@@ -726,7 +735,7 @@ static int zkd_prep_any(zkd_server *s, zkd_req *req, const zkd_auth_id *ids, uin
     }
     rc = zkd_prep_finish(s, req, type, p.time, &body);
     kz_wr_free(&body);
-    kz_arena_reset(a);
+    kz_arena_rewind(a);
     return rc;
 }
 

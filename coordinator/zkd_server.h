@@ -96,13 +96,13 @@ struct zkd_conn {
     bool handshake_done;
     bool closing;            /* close after the output drains */
     bool free_scheduled;
+    bool lingering;          /* FIN sent, discarding input until the peer closes */
     bool flw;                /* answering a four-letter word */
     bool ro_flag_sent;       /* client sent the readOnly byte */
     zkd_req *qhead, *qtail;  /* requests not yet answered, in order */
     uint32_t qlen;
     zkd_auth_id *auth;
     uint32_t nauth;
-    struct event *linger;    /* 4lw: drain input after reply */
     int64_t established_ms;
     /* statistics (cons) */
     int64_t packets_received, packets_sent;
@@ -239,6 +239,9 @@ int zkd_path_validate(const char *p, int32_t len);
 /* If @word is a four-letter word, writes its reply into @out and returns
  * true. @out gets the "not in the whitelist" text when disallowed. */
 bool zkd_flw_run(zkd_server *s, zkd_conn *self, const char word[4], kz_wr *out);
+/* Whether the first four bytes of a connection are a four-letter word
+ * (otherwise they are the length of a ConnectRequest). */
+bool zkd_flw_known(const char word[4]);
 /* "3.8.0-zkd, built on 2026-11-21 10:00 UTC" (Version.getFullVersion()). */
 const char *zkd_flw_version(void);
 

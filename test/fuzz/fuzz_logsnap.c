@@ -4,7 +4,10 @@
  * bytes in a scratch directory (under $TMPDIR; /dev/shm keeps it fast).
  *
  * Byte 0 selects the mode (low 2 bits) and options (higher bits), byte 1 is a
- * parameter; the rest is the payload:
+ * parameter; the rest is the payload. Checksums would stop almost every
+ * mutation at the first check, so two options repair them before the files
+ * are written: 0x08 gives every log entry the layout walk finds its right
+ * Adler-32, 0x10 appends the seal (Adler-32 + "/") to a snapshot payload.
  *
  *   0  log read.  Payload = one file log.1, or with option 0x04 two files:
  *      u16 n | n bytes of log.1 | the rest as log.186a0. Checks:
@@ -70,6 +73,42 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void fz_path(char *out, size_t cap, const char *name)
 {
     FZ_CHECK((size_t)snprintf(out, cap, "%s/%s", fz_dir, name) < cap, "path too long");
+}
+
+/* Writes a txn log file; with @fix, each entry found by walking the layout
+ * from offset 16 (i64 checksum, i32 len, len bytes, 'B') gets its checksum. */
+static void fz_write_log(const char *path, const uint8_t *p, size_t len, bool fix)
+{
+    uint8_t *b = malloc(len ? len : 1);
+    FZ_CHECK(b, "out of memory");
+    if (len)
+        memcpy(b, p, len);
+    for (size_t off = ZKD_TXNLOG_HDR_LEN; fix && off + 12 <= len;) {
+        int32_t n = (int32_t)kz_load_be32(b + off + 8);
+        if (n <= 0 || (size_t)n > len - off - 12)
+            break;
+        kz_store_be64(b + off, zkd_adler32(1, b + off + 12, (size_t)n));
+        off += 12 + (size_t)n + 1;
+    }
+    fz_write_file(path, b, len);
+    free(b);
+}
+
+/* Writes a snapshot file; with @seal, followed by i64 Adler-32 of the bytes
+ * and the ustring "/". */
+static void fz_write_snap(const char *path, const uint8_t *p, size_t len, bool seal)
+{
+    uint8_t *b = malloc(len + 13);
+    FZ_CHECK(b, "out of memory");
+    if (len)
+        memcpy(b, p, len);
+    if (seal) {
+        kz_store_be64(b + len, zkd_adler32(1, p, len));
+        kz_store_be32(b + len + 8, 1);
+        b[len + 12] = '/';
+    }
+    fz_write_file(path, b, seal ? len + 13 : len);
+    free(b);
 }
 
 /* ------------------------------------------------------------- log read */
@@ -167,12 +206,12 @@ static void fz_log_read(uint8_t opt, uint8_t param, const uint8_t *p, size_t len
             return;
         if (n > kz_rd_left(&r))
             n = kz_rd_left(&r);
-        fz_write_file(path, r.p, n);
+        fz_write_log(path, r.p, n, opt & 0x08);
         fz_path(path, sizeof path, fz_log_names[1]);
-        fz_write_file(path, r.p + n, kz_rd_left(&r) - n);
+        fz_write_log(path, r.p + n, kz_rd_left(&r) - n, opt & 0x08);
         nfiles = 2;
     } else {
-        fz_write_file(path, p, len);
+        fz_write_log(path, p, len, opt & 0x08);
     }
 
     static fz_entries first, second; /* large: kept off the stack */
@@ -311,13 +350,13 @@ static void fz_log_write(uint8_t param, const uint8_t *p, size_t len)
 
 static const int64_t fz_snap_zxids[] = { 0, 5, 0x100000001LL, INT64_MAX };
 
-static void fz_snap_read(uint8_t param, const uint8_t *p, size_t len)
+static void fz_snap_read(uint8_t opt, uint8_t param, const uint8_t *p, size_t len)
 {
     char name[64], path[600];
     int64_t zxid = fz_snap_zxids[param % (sizeof fz_snap_zxids / sizeof fz_snap_zxids[0])];
     snprintf(name, sizeof name, "snapshot.%" PRIx64, zxid);
     fz_path(path, sizeof path, name);
-    fz_write_file(path, p, len);
+    fz_write_snap(path, p, len, opt & 0x10);
 
     zkd_zxid_file f = { 0 };
     snprintf(f.name, sizeof f.name, "%s", name);
@@ -355,7 +394,7 @@ static void fz_snap_read(uint8_t param, const uint8_t *p, size_t len)
 
 /* -------------------------------------------------------------- restore */
 
-static void fz_restore(uint8_t param, const uint8_t *p, size_t len)
+static void fz_restore(uint8_t opt, uint8_t param, const uint8_t *p, size_t len)
 {
     char v2[600], path[700], name[64];
     kz_rd r = kz_rd_init(p, len);
@@ -370,11 +409,11 @@ static void fz_restore(uint8_t param, const uint8_t *p, size_t len)
     if (n > 0) {
         snprintf(name, sizeof name, "snapshot.%" PRIx64, zxid);
         snprintf(path, sizeof path, "%s/%s", v2, name);
-        fz_write_file(path, r.p, n);
+        fz_write_snap(path, r.p, n, opt & 0x10);
     }
     if (kz_rd_left(&r) > n) {
         snprintf(path, sizeof path, "%s/log.%" PRIx64, v2, (param & 0x80) ? zxid + (zxid < INT64_MAX) : (int64_t)1);
-        fz_write_file(path, r.p + n, kz_rd_left(&r) - n);
+        fz_write_log(path, r.p + n, kz_rd_left(&r) - n, opt & 0x08);
     }
     zkd_db_cfg cfg = { fz_dir, NULL, (param & 0x40) != 0 };
     zkd_datatree *dt = NULL, *dt2 = NULL;
@@ -407,8 +446,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (mode & 3) {
     case 0: fz_log_read(mode, param, p, len); break;
     case 1: fz_log_write(param, p, len); break;
-    case 2: fz_snap_read(param, p, len); break;
-    default: fz_restore(param, p, len); break;
+    case 2: fz_snap_read(mode, param, p, len); break;
+    default: fz_restore(mode, param, p, len); break;
     }
     return 0;
 }

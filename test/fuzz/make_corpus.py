@@ -224,6 +224,12 @@ def logsnap_seeds():
     write("fuzz_logsnap", "snapshot_tiny", b"\x02\x01" + snap)
     restore_log = log_file(txns[2:5])
     write("fuzz_logsnap", "restore", b"\x03\x02" + u16(len(snap)) + snap + restore_log)
+    # The same with the checksums left for the harness to fill in (options
+    # 0x08: log entry checksums, 0x10: snapshot seal).
+    unsealed = snap[:-13]
+    write("fuzz_logsnap", "snapshot_fix", b"\x12\x01" + unsealed)
+    write("fuzz_logsnap", "log_fix", b"\x08\x01" + log_file(txns, pad=20))
+    write("fuzz_logsnap", "restore_fix", b"\x1b\x02" + u16(len(unsealed)) + unsealed + restore_log)
 
 
 # ----------------------------------------------------------- fuzz_request
