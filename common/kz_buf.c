@@ -50,6 +50,9 @@ struct kz_arena_chunk {
 
 void *kz_arena_alloc(kz_arena *a, size_t n)
 {
+    /* Rounding up and the chunk header must not wrap around. */
+    if (n > SIZE_MAX / 2)
+        return NULL;
     n = (n + 15) & ~(size_t)15;
     if (!a->head || a->cap - a->used < n) {
         size_t cap = n > 4096 ? n : 4096;

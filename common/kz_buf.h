@@ -53,7 +53,9 @@ static inline size_t kz_rd_left(const kz_rd *r) { return (size_t)(r->end - r->p)
 /* Returns a pointer to the next @n bytes and consumes them, or NULL (error set). */
 static inline const uint8_t *kz_rd_take(kz_rd *r, size_t n)
 {
-    if (r->err || (size_t)(r->end - r->p) < n) {
+    if (r->err)
+        return NULL; /* keep the first error (KZ_ECORRUPT stays corrupt) */
+    if ((size_t)(r->end - r->p) < n) {
         r->err = KZ_ESHORT;
         return NULL;
     }
@@ -145,7 +147,7 @@ static inline void kz_wr_str(kz_wr *w, kz_str s)
 /* Overwrites 4 bytes at @off (a length placeholder written earlier). */
 static inline void kz_wr_patch_i32(kz_wr *w, size_t off, int32_t v)
 {
-    if (!w->err && off + 4 <= w->len)
+    if (!w->err && off <= w->len && w->len - off >= 4) /* no off + 4 overflow */
         kz_store_be32(w->base + off, (uint32_t)v);
 }
 

@@ -6,7 +6,6 @@
  * passes every check). Follows ZooKeeperServer.checkACL and
  * PrepRequestProcessor.fixupACL of ZooKeeper 3.8.
  * Locality: zkd loop thread only. */
-#include <arpa/inet.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
@@ -36,38 +35,62 @@ char *zkd_acl_digest(const char *user_password, size_t len)
     return out;
 }
 
-/* Parses "a.b.c.d[/bits]" (or IPv6); returns the family or 0. */
-static int zkd_ip_parse(const char *s, size_t len, unsigned char addr[16], int *bits)
+/* Integer.parseInt on ASCII text: an optional sign, then one or more digits.
+ * Values beyond @max saturate to @max + 1 (Java would overflow or range-fail:
+ * either way the caller rejects them). */
+static bool zkd_java_parse_int(const char *s, size_t len, long max, long *out)
 {
-    char buf[64];
-    if (len == 0 || len >= sizeof buf)
-        return 0;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *slash = strchr(buf, '/');
-    if (slash)
-        *slash++ = '\0';
-    int fam = strchr(buf, ':') ? AF_INET6 : AF_INET;
-    if (inet_pton(fam, buf, addr) != 1)
-        return 0;
-    int max = fam == AF_INET ? 32 : 128;
-    *bits = max;
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    if (i == len)
+        return false;
+    long v = 0;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+        if (v > max)
+            v = max + 1;
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
+/* IPAuthenticationProvider.addr2Bytes + the "/bits" suffix, as in ZooKeeper
+ * 3.8: IPv4 only (3.8 has no IPv6 ACLs: such ids are invalid and never
+ * match), four dot-separated numbers 0..255 read by Integer.parseInt (so
+ * "010" and "+1" are accepted), bits 0..32. */
+static bool zkd_ip_parse(const char *s, size_t len, unsigned char addr[4], int *bits)
+{
+    const char *slash = memchr(s, '/', len);
+    size_t alen = slash ? (size_t)(slash - s) : len;
+    const char *p = s, *end = s + alen;
+    for (int k = 0; k < 4; k++) {
+        const char *dot = k < 3 ? memchr(p, '.', (size_t)(end - p)) : end;
+        long v;
+        if (!dot || !zkd_java_parse_int(p, (size_t)(dot - p), 255, &v) || v < 0 || v > 255)
+            return false;
+        addr[k] = (unsigned char)v;
+        p = dot + 1;
+    }
+    *bits = 32;
     if (slash) {
-        char *end;
-        long b = strtol(slash, &end, 10);
-        if (*slash == '\0' || *end || b < 0 || b > max)
-            return 0;
+        long b;
+        if (!zkd_java_parse_int(slash + 1, len - alen - 1, 32, &b) || b < 0 || b > 32)
+            return false;
         *bits = (int)b;
     }
-    return fam;
+    return true;
 }
 
 static bool zkd_ip_matches(const char *client, kz_str acl_id)
 {
-    unsigned char a[16], c[16];
+    unsigned char a[4], c[4];
     int abits, cbits;
-    int fam = zkd_ip_parse(acl_id.s, (size_t)acl_id.len, a, &abits);
-    if (!fam || zkd_ip_parse(client, strlen(client), c, &cbits) != fam)
+    if (acl_id.len < 0 || !zkd_ip_parse(acl_id.s, (size_t)acl_id.len, a, &abits) ||
+        !zkd_ip_parse(client, strlen(client), c, &cbits))
         return false;
     for (int i = 0; i < abits; i++) {
         int byte = i / 8, bit = 7 - i % 8;
@@ -149,12 +172,19 @@ int zkd_acl_check(const zkd_server *s, const zkd_auth_id *ids, uint32_t nids, co
 static bool zkd_acl_valid_id(kz_str scheme, kz_str id)
 {
     if (zkd_str_is(scheme, "digest")) {
-        /* Java's id.split(":").length == 2 */
-        const char *c = id.len > 0 ? memchr(id.s, ':', (size_t)id.len) : NULL;
-        return c && c > id.s && !memchr(c + 1, ':', (size_t)(id.s + id.len - c - 1)) && c + 1 < id.s + id.len;
+        /* Java's id.split(":").length == 2: split drops trailing empty parts
+         * ("a:b:" is valid) but keeps a leading one (":b" is valid). */
+        if (id.len <= 0)
+            return false;
+        size_t n = (size_t)id.len, colons = 0;
+        while (n > 0 && id.s[n - 1] == ':')
+            n--;
+        for (size_t i = 0; i < n; i++)
+            colons += id.s[i] == ':';
+        return colons == 1;
     }
     if (zkd_str_is(scheme, "ip")) {
-        unsigned char a[16];
+        unsigned char a[4];
         int bits;
         return id.len > 0 && zkd_ip_parse(id.s, (size_t)id.len, a, &bits) != 0;
     }
@@ -179,6 +209,13 @@ int zkd_acl_fixup(const zkd_auth_id *ids, uint32_t nids, const kz_jvec *in, kz_j
     const zkd_ACL *src = in->v;
     for (int32_t k = 0; k < in->n; k++) {
         const zkd_ACL *e = &src[k];
+        /* removeDuplicates runs on the request's list, before auth is
+         * expanded: the expansion may repeat an id, as in ZooKeeper. */
+        bool dup = false;
+        for (int32_t j = 0; j < k && !dup; j++)
+            dup = zkd_acl_same(e, &src[j]);
+        if (dup)
+            continue;
         if (e->id.scheme.len < 0) /* a null id is fine for auth (kazoo sends "" as null) */
             return ZKD_ERR_INVALIDACL;
         if (zkd_str_is(e->id.scheme, "world") && zkd_str_is(e->id.id, "anyone")) {
@@ -203,16 +240,7 @@ int zkd_acl_fixup(const zkd_auth_id *ids, uint32_t nids, const kz_jvec *in, kz_j
             rv[n++] = *e;
         }
     }
-    /* Drop duplicates, keeping the first of each. */
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < m && !dup; j++)
-            dup = zkd_acl_same(&rv[i], &rv[j]);
-        if (!dup)
-            rv[m++] = rv[i];
-    }
-    *out = (kz_jvec){ (int32_t)m, rv };
+    *out = (kz_jvec){ (int32_t)n, rv };
     return 0;
 }
 
@@ -233,6 +261,31 @@ int zkd_acl_authenticate(zkd_server *s, zkd_conn *c, kz_str scheme, kz_str auth)
         return 0;
     }
     return ZKD_ERR_AUTHFAILED;
+}
+
+/* Length of the well-formed UTF-8 sequence of a BMP character other than a
+ * surrogate at @p (at most @left bytes), with its code point in *cp; 0 when
+ * the bytes are malformed, overlong, a surrogate or outside the BMP. Java
+ * decodes malformed bytes to U+FFFD and a non-BMP character to a surrogate
+ * pair, and PathUtils rejects both, so 0 always means "invalid path". */
+static int zkd_utf8_bmp(const unsigned char *p, int32_t left, uint32_t *cp)
+{
+    if (p[0] < 0xC2 || p[0] >= 0xF0)
+        return 0;
+    int n = p[0] < 0xE0 ? 2 : 3;
+    if (left < n)
+        return 0;
+    for (int k = 1; k < n; k++)
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+    if (n == 2) {
+        *cp = (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
+        return 2;
+    }
+    *cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+    if (*cp < 0x800 || (*cp >= 0xD800 && *cp <= 0xDFFF))
+        return 0;
+    return 3;
 }
 
 int zkd_path_validate(const char *p, int32_t len)
@@ -257,18 +310,18 @@ int zkd_path_validate(const char *p, int32_t len)
             if (last == '/' && (i + 1 == len || p[i + 1] == '/'))
                 return ZKD_ERR_BADARGUMENTS;
         }
-        /* PathUtils rejects U+0001-U+001F, U+007F-U+009F, U+D800-U+F8FF,
-         * U+FFF0-U+FFFF; on UTF-8 bytes: controls and the C1 range (C2 80-9F). */
-        if ((ch > 0 && ch < 0x20) || ch == 0x7f)
+        /* PathUtils rejects U+0001-U+001F, U+007F-U+009F, U+D800-U+F8FF
+         * (surrogates and private use), U+FFF0-U+FFFF; on the UTF-8 bytes
+         * also anything Java would not decode to one BMP character. */
+        if (ch < 0x20 || ch == 0x7f)
             return ZKD_ERR_BADARGUMENTS;
-        if (ch == 0xC2 && i + 1 < len && (unsigned char)p[i + 1] >= 0x80 && (unsigned char)p[i + 1] <= 0x9F)
+        if (ch < 0x80)
+            continue;
+        uint32_t cp;
+        int n = zkd_utf8_bmp((const unsigned char *)p + i, len - i, &cp);
+        if (!n || cp <= 0x9F || (cp >= 0xD800 && cp <= 0xF8FF) || cp >= 0xFFF0)
             return ZKD_ERR_BADARGUMENTS;
-        if (ch == 0xED && i + 1 < len && (unsigned char)p[i + 1] >= 0xA0) /* surrogates */
-            return ZKD_ERR_BADARGUMENTS;
-        if (ch == 0xEE || (ch == 0xEF && i + 1 < len && (unsigned char)p[i + 1] < 0xA4)) /* U+E000-U+F8FF */
-            return ZKD_ERR_BADARGUMENTS;
-        if (ch == 0xEF && i + 2 < len && (unsigned char)p[i + 1] == 0xBF && (unsigned char)p[i + 2] >= 0xB0)
-            return ZKD_ERR_BADARGUMENTS;
+        i += n - 1;
     }
     return 0;
 }

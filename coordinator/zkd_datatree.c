@@ -259,6 +259,30 @@ void zkd_dt_acl_unref(zkd_datatree *dt, int64_t idx)
     }
 }
 
+/* Snapshot restore: drops a reference but keeps the entry at zero, because
+ * a node read later may still use an index the snapshot defines (ZooKeeper's
+ * cache counts usage during the load and purges afterwards). */
+static void zkd_dt_acl_unref_keep(zkd_datatree *dt, int64_t idx)
+{
+    uint64_t v;
+    if (idx >= 0 && kz_map_get(&dt->acls, idx, &v))
+        ((zkd_acl_ent *)(uintptr_t)v)->refs--;
+}
+
+void zkd_dt_acl_purge_unused(zkd_datatree *dt)
+{
+    int64_t k;
+    uint64_t v;
+    for (size_t it = 0; kz_map_next(&dt->acls, &it, &k, &v);) {
+        zkd_acl_ent *e = (zkd_acl_ent *)(uintptr_t)v;
+        if (e->refs > 0)
+            continue;
+        kz_map_del(&dt->acls, k, NULL); /* backward shift: look at this slot again */
+        zkd_acl_ent_free(e);
+        it = 0;
+    }
+}
+
 const kz_jvec *zkd_dt_acl_get(const zkd_datatree *dt, int64_t idx)
 {
     static const zkd_ACL open_acl = { ZKD_PERM_ALL, { { "world", 5 }, { "anyone", 6 } } };
@@ -629,8 +653,8 @@ int zkd_dt_restore_node(zkd_datatree *dt, kz_str path, kz_str data, int64_t acl,
         if (zkd_node_set_data(r, data))
             return KZ_ENOMEM;
         dt->data_size += zkd_node_size(r);
-        zkd_dt_acl_ref(dt, acl); /* before the unref: the index may be the same */
-        zkd_dt_acl_unref(dt, r->acl);
+        zkd_dt_acl_ref(dt, acl);
+        zkd_dt_acl_unref_keep(dt, r->acl);
         r->acl = acl;
         r->stat = *st;
         return 0;
@@ -644,7 +668,7 @@ int zkd_dt_restore_node(zkd_datatree *dt, kz_str path, kz_str data, int64_t acl,
             return KZ_ENOMEM;
         dt->data_size += zkd_node_size(n);
         zkd_dt_acl_ref(dt, acl);
-        zkd_dt_acl_unref(dt, n->acl);
+        zkd_dt_acl_unref_keep(dt, n->acl);
         n->acl = acl;
         if (n->stat.ephemeralOwner == st->ephemeralOwner) {
             n->stat = *st;

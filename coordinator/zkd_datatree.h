@@ -126,6 +126,10 @@ zkd_node *const *zkd_dt_ttls(const zkd_datatree *dt, size_t *n);
 int zkd_dt_restore_node(zkd_datatree *dt, kz_str path, kz_str data, int64_t acl, const zkd_StatPersisted *st);
 /* Snapshot restore of one ACL cache entry (index as stored). */
 int zkd_dt_acl_restore(zkd_datatree *dt, int64_t idx, const kz_jvec *acl);
+/* After the last node of a snapshot: drops the ACL entries no node uses
+ * (ZooKeeper's ReferenceCountedACLCache.purgeUnused). Until then restore
+ * keeps entries whose count drops to zero. */
+void zkd_dt_acl_purge_unused(zkd_datatree *dt);
 /* Pre-order walk (parent before children), the order snapshots use. */
 int zkd_dt_walk(const zkd_datatree *dt, int (*fn)(void *ctx, const zkd_node *n), void *ctx);
 

@@ -148,14 +148,17 @@ static int zkd_db_replay(zkd_datatree *dt, const char *log_dir, int64_t snap_zxi
     zkd_txnlog_iter *it = NULL;
     kz_arena a = KZ_ARENA_INIT;
     int64_t highest = snap_zxid;
-    int rc = zkd_txnlog_iter_open(&it, log_dir, snap_zxid + 1);
+    /* The first zxid after the snapshot (a snapshot named 0x7fffffffffffffff
+     * has no successor: replay from it, its txn errors are ignored anyway). */
+    int64_t next = snap_zxid < INT64_MAX ? snap_zxid + 1 : snap_zxid;
+    int rc = zkd_txnlog_iter_open(&it, log_dir, next);
     if (rc)
         return rc;
     for (;;) {
         zkd_txnlog_entry e;
         if ((rc = zkd_txnlog_iter_next(it, &e)) <= 0)
             break;
-        if (info->replayed == 0 && (e.zxid >> 32) == (snap_zxid >> 32) && e.zxid != snap_zxid + 1 &&
+        if (info->replayed == 0 && (e.zxid >> 32) == (snap_zxid >> 32) && e.zxid != next &&
             snap_zxid > 0)
             kz_warn(ZKD_DB_COMP, "first logged txn after snapshot 0x%" PRIx64 " is 0x%" PRIx64
                     " (missing log files?)", (uint64_t)snap_zxid, (uint64_t)e.zxid);

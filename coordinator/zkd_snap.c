@@ -318,6 +318,7 @@ static int zkd_snap_decode(zkd_datatree *dt, const uint8_t *p, size_t len, const
             return zkd_snap_errno(rc);
         }
     }
+    zkd_dt_acl_purge_unused(dt);
     /* Seal: Adler-32 of everything before it, then "/". */
     uint32_t want = zkd_adler32(1, p, (size_t)(r.p - p));
     int64_t val = kz_rd_i64(&r);
