@@ -47,7 +47,7 @@ ZKD        := $(O)/zkd
 LIBKZ      := $(O)/libkz.a
 LIBZKD     := $(O)/libzkd.a
 
-.PHONY: all deps check unit integration bench run stop install clean fuzz
+.PHONY: all deps check unit integration bench run stop install clean fuzz fuzz-smoke
 all: $(ZKD) $(UNIT_BIN) $(BENCH_BIN)
 
 V ?= 0
@@ -92,10 +92,19 @@ unit: $(UNIT_BIN)
 integration: $(ZKD)
 	ZKD_BIN=$(abspath $(ZKD)) /usr/bin/python3 -m pytest -q -p no:cacheprovider test/integration
 
+# The fuzz smoke run is sanitized already: only the plain variant runs it.
+ifeq ($(SAN),1)
 check: unit integration
+else
+check: unit integration fuzz-smoke
+endif
+
+fuzz-smoke:
+	@bash test/fuzz/run.sh
 
 bench: $(ZKD) $(BENCH_BIN)
-	ZKD_BIN=$(abspath $(ZKD)) ZKBENCH_BIN=$(abspath $(O)/bench/zkbench) bash bench/run.sh
+	ZKD_BIN=$(abspath $(ZKD)) ZKLOAD_BIN=$(abspath $(O)/bench/zkload) \
+	ZKBENCH_BIN=$(abspath $(O)/bench/zkbench) bash bench/run.sh
 
 run: deps $(ZKD)
 	@bash scripts/run.sh start $(abspath $(ZKD))

@@ -8,6 +8,7 @@ pkgs=(
   libzookeeper-mt-dev libevent-dev libssl-dev libzstd-dev liblz4-dev zlib1g-dev
   libsnappy-dev libjansson-dev check
   zookeeper zookeeper-bin python3-kazoo python3-pytest netcat-openbsd procps
+  clang libclang-rt-14-dev
 )
 
 missing=()
