@@ -415,21 +415,32 @@ static int zkd_prep_delete(zkd_prep_ctx *p, kz_str path, int32_t version, kz_wr 
     return zkd_record(p, path.s, (size_t)path.len, &gone);
 }
 
+/* The common checks of setData, setACL and check, in ZooKeeper's order:
+ * path, existence, permission @perm, then @expected against the node's
+ * data version (or ACL version with @aversion). Fills *node and *next. */
+static int zkd_prep_existing(zkd_prep_ctx *p, kz_str path, int perm, int32_t expected, bool aversion,
+                             zkd_view *node, int32_t *next)
+{
+    int rc = zkd_path_validate(path.s, path.len);
+    if (rc)
+        return rc;
+    *node = zkd_lookup(p, path.s, (size_t)path.len);
+    if (!node->exists)
+        return ZKD_ERR_NONODE;
+    if ((rc = zkd_acl_check(p->s, p->ids, p->nids, node->acl, perm)) != 0)
+        return rc;
+    return zkd_check_version(aversion ? node->stat.aversion : node->stat.version, expected, next);
+}
+
 static int zkd_prep_set_data(zkd_prep_ctx *p, kz_rd *r, kz_wr *w)
 {
     zkd_SetDataRequest q;
     if (zkd_decode(SetDataRequest, r, &q, p->a))
         return ZKD_ERR_MARSHALLINGERROR;
-    int rc = zkd_path_validate(q.path.s, q.path.len);
-    if (rc)
-        return rc;
-    zkd_view node = zkd_lookup(p, q.path.s, (size_t)q.path.len);
-    if (!node.exists)
-        return ZKD_ERR_NONODE;
-    if ((rc = zkd_acl_check(p->s, p->ids, p->nids, node.acl, ZKD_PERM_WRITE)) != 0)
-        return rc;
+    zkd_view node;
     int32_t next;
-    if ((rc = zkd_check_version(node.stat.version, q.version, &next)) != 0)
+    int rc = zkd_prep_existing(p, q.path, ZKD_PERM_WRITE, q.version, false, &node, &next);
+    if (rc)
         return rc;
     zkd_SetDataTxn t = { q.path, q.data, next };
     zkd_encode(SetDataTxn, &t, w);
@@ -444,19 +455,14 @@ static int zkd_prep_set_acl(zkd_prep_ctx *p, kz_rd *r, kz_wr *w)
     zkd_SetACLRequest q;
     if (zkd_decode(SetACLRequest, r, &q, p->a))
         return ZKD_ERR_MARSHALLINGERROR;
+    /* The new list is checked before the node (fixupACL comes first). */
     int rc = zkd_path_validate(q.path.s, q.path.len);
-    if (rc)
-        return rc;
     kz_jvec acl;
-    if ((rc = zkd_acl_fixup(p->ids, p->nids, &q.acl, &acl, p->a)) != 0)
+    if (rc || (rc = zkd_acl_fixup(p->ids, p->nids, &q.acl, &acl, p->a)) != 0)
         return rc;
-    zkd_view node = zkd_lookup(p, q.path.s, (size_t)q.path.len);
-    if (!node.exists)
-        return ZKD_ERR_NONODE;
-    if ((rc = zkd_acl_check(p->s, p->ids, p->nids, node.acl, ZKD_PERM_ADMIN)) != 0)
-        return rc;
+    zkd_view node;
     int32_t next;
-    if ((rc = zkd_check_version(node.stat.aversion, q.version, &next)) != 0)
+    if ((rc = zkd_prep_existing(p, q.path, ZKD_PERM_ADMIN, q.version, true, &node, &next)) != 0)
         return rc;
     zkd_SetACLTxn t = { q.path, acl, next };
     zkd_encode(SetACLTxn, &t, w);
@@ -470,16 +476,10 @@ static int zkd_prep_check(zkd_prep_ctx *p, kz_rd *r, kz_wr *w)
     zkd_PathVersionRequest q;
     if (zkd_decode(PathVersionRequest, r, &q, p->a))
         return ZKD_ERR_MARSHALLINGERROR;
-    int rc = zkd_path_validate(q.path.s, q.path.len);
-    if (rc)
-        return rc;
-    zkd_view node = zkd_lookup(p, q.path.s, (size_t)q.path.len);
-    if (!node.exists)
-        return ZKD_ERR_NONODE;
-    if ((rc = zkd_acl_check(p->s, p->ids, p->nids, node.acl, ZKD_PERM_READ)) != 0)
-        return rc;
+    zkd_view node;
     int32_t next;
-    if ((rc = zkd_check_version(node.stat.version, q.version, &next)) != 0)
+    int rc = zkd_prep_existing(p, q.path, ZKD_PERM_READ, q.version, false, &node, &next);
+    if (rc)
         return rc;
     zkd_CheckVersionTxn t = { q.path, q.version };
     zkd_encode(CheckVersionTxn, &t, w);
