@@ -79,7 +79,11 @@ $(O)/test/check_%: $(O)/test/unit/check_%.o $(LIBZKD) $(LIBKZ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_ZKD) $$(pkg-config --libs check)
 
-$(O)/bench/%: $(O)/bench/%.o $(LIBKZ)
+# bench/lib/*.c: code shared by the load generators, linked into each of them.
+BENCH_LIB_OBJ := $(patsubst %.c,$(O)/%.o,$(wildcard bench/lib/*.c))
+.SECONDARY: $(BENCH_LIB_OBJ)
+
+$(O)/bench/%: $(O)/bench/%.o $(BENCH_LIB_OBJ) $(LIBKZ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lzookeeper_mt -lm
 

@@ -59,9 +59,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -71,28 +69,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kz_buf.h"
+#include "lib/zkb_common.h"
 
-#define KL_PATH_MAX        512
-#define KL_ROOT_MAX        256
-#define KL_MAX_SESSIONS    1024
-#define KL_MAX_OUTSTANDING 65536
-#define KL_MAX_DATA        (1000 * 1000)    /* below jute.maxbuffer (0xfffff) */
-#define KL_MAX_COUNT       100000000L
-#define KL_CONNECT_SECS    15
 #define KL_CLOSE_SECS      5
-#define KL_SESSION_MS      10000            /* requested session timeout, as zkbench */
-#define KL_WAIT_SLICE_MS   200
 #define KL_READ_CHUNK      (256 * 1024)
 #define KL_FRAME_SLACK     65536            /* frame bound: data size + this */
-#define KL_EBADDATA        (-10000)         /* our code: getData returned wrong length */
 #define KL_ETIMEOUT        (-10001)         /* our code: a set-up request got no reply */
 
 /* ZooKeeper opcodes and xids */
@@ -103,17 +90,19 @@ enum {
 enum { KL_XID_WATCH = -1, KL_XID_PING = -2 };
 enum { KL_ZNODEEXISTS = -110 };
 
-typedef enum { KL_OP_CREATE, KL_OP_SET, KL_OP_GET, KL_OP_EXISTS, KL_OP_DELETE, KL_OP__NUM } kl_op;
+static const zkb_prog kl_prog = {
+    .name = "zkload",
+    .help_n = "sessions, one TCP connection each (default 16)",
+    .help_v = "report sessions that did not confirm closeSession",
+    .cpu_decimals = 3,                       /* zkbench: 2; zkload's is that small */
+};
 
-static const struct {
-    const char *name;
-    int32_t zop;
-} kl_ops[KL_OP__NUM] = {
-    [KL_OP_CREATE] = { "create",  KL_ZOP_CREATE },
-    [KL_OP_SET]    = { "setData", KL_ZOP_SETDATA },
-    [KL_OP_GET]    = { "getData", KL_ZOP_GETDATA },
-    [KL_OP_EXISTS] = { "exists",  KL_ZOP_EXISTS },
-    [KL_OP_DELETE] = { "delete",  KL_ZOP_DELETE },
+static const int32_t kl_zop[ZKB_OP__NUM] = {
+    [ZKB_OP_CREATE] = KL_ZOP_CREATE,
+    [ZKB_OP_SET]    = KL_ZOP_SETDATA,
+    [ZKB_OP_GET]    = KL_ZOP_GETDATA,
+    [ZKB_OP_EXISTS] = KL_ZOP_EXISTS,
+    [ZKB_OP_DELETE] = KL_ZOP_DELETE,
 };
 
 typedef enum { KL_P_BENCH, KL_P_CTRL, KL_P_CLOSE } kl_pkind;
@@ -152,18 +141,12 @@ typedef struct {
     int32_t next_xid;
     long quota;              /* ops of this session per phase */
     long next;               /* next node index to submit */
-    char prefix[KL_PATH_MAX];/* "ROOT/s<k>-" */
+    char prefix[ZKB_PATH_MAX];/* "ROOT/s<k>-" */
     size_t prefix_len;
 } kl_conn;
 
 typedef struct {
-    /* configuration, immutable after kl_parse() */
-    char host[256];
-    int nsess, outstanding, data_len, stall_secs;
-    bool verbose;
-    long count;
-    char root[KL_ROOT_MAX];
-    bool phase_on[KL_OP__NUM];
+    zkb_config cfg;          /* options, immutable after zkb_parse_args() */
     char *data;              /* data_len bytes sent by create and setData */
     size_t max_frame;
     /* run state */
@@ -175,7 +158,7 @@ typedef struct {
     long pings;              /* pings sent, reported at the end */
     /* phase state */
     bool active;             /* a phase is running: replies refill the windows */
-    kl_op op;
+    zkb_op op;
     long done, errors;
     int first_rc;
     long first_idx;
@@ -191,27 +174,11 @@ typedef struct {
     char lost_why[256];
 } kl_bench;
 
-static int64_t kl_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double kl_cpu_secs(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return 0.0;
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static const char *kl_rc_str(int rc)
 {
     switch (rc) {
     case 0:            return "ok";
-    case KL_EBADDATA:  return "getData returned a value of the wrong length";
+    case ZKB_EBADDATA: return ZKB_EBADDATA_STR;
     case KL_ETIMEOUT:  return "no reply in time";
     case -1:           return "system error";
     case -2:           return "runtime inconsistency";
@@ -355,9 +322,9 @@ static void kl_wr_open_acl(kz_wr *w)
 /* Encodes the benchmark request for node @idx of @c's session. */
 static void kl_encode_op(kl_bench *b, kl_conn *c, long idx, int64_t now)
 {
-    char path[KL_PATH_MAX + 24];
+    char path[ZKB_PATH_MAX + 24];
     int32_t xid = c->next_xid++;
-    int32_t zop = kl_ops[b->op].zop;
+    int32_t zop = kl_zop[b->op];
     size_t off = kl_frame_begin(c, xid, zop, now);
     kz_wr *w = &c->out;
     char digits[24];
@@ -375,12 +342,12 @@ static void kl_encode_op(kl_bench *b, kl_conn *c, long idx, int64_t now)
 
     switch (zop) {
     case KL_ZOP_CREATE:
-        kz_wr_str(w, (kz_str){ b->data, b->data_len });
+        kz_wr_str(w, (kz_str){ b->data, b->cfg.data_len });
         kl_wr_open_acl(w);
         kz_wr_i32(w, 0);                     /* flags: persistent */
         break;
     case KL_ZOP_SETDATA:
-        kz_wr_str(w, (kz_str){ b->data, b->data_len });
+        kz_wr_str(w, (kz_str){ b->data, b->cfg.data_len });
         kz_wr_i32(w, -1);
         break;
     case KL_ZOP_GETDATA:
@@ -401,10 +368,10 @@ static void kl_encode_op(kl_bench *b, kl_conn *c, long idx, int64_t now)
 static void kl_refill(kl_bench *b, kl_conn *c)
 {
     if (!b->active || c->st != KL_C_READY || c->next >= c->quota ||
-        c->n >= (unsigned)b->outstanding)
+        c->n >= (unsigned)b->cfg.outstanding)
         return;
-    int64_t now = kl_now_ns();
-    while (c->n < (unsigned)b->outstanding && c->next < c->quota)
+    int64_t now = zkb_now_ns();
+    while (c->n < (unsigned)b->cfg.outstanding && c->next < c->quota)
         kl_encode_op(b, c, c->next++, now);
 }
 
@@ -464,18 +431,17 @@ static void kl_on_reply(kl_bench *b, kl_conn *c, const uint8_t *p, size_t len, i
 
     switch ((kl_pkind)pd->kind) {
     case KL_P_BENCH: {
-        int64_t us = (now - pd->t_ns) / 1000;
         int rc = err;
-        if (rc == 0 && b->op == KL_OP_GET) {
+        if (rc == 0 && b->op == ZKB_OP_GET) {
             kz_str d = kz_rd_str(&r);
-            if (r.err || d.len != b->data_len)
-                rc = KL_EBADDATA;
+            if (r.err || d.len != b->cfg.data_len)
+                rc = ZKB_EBADDATA;
         }
-        if (b->nlat < b->count)
-            b->lat[b->nlat++] = us < 0 ? 0 : (us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
+        if (b->nlat < b->cfg.count)
+            b->lat[b->nlat++] = zkb_lat_us(pd->t_ns, now);
         if (rc != 0)
             kl_op_error(b, c, pd->idx, rc);
-        if (++b->done == b->count)
+        if (++b->done == b->cfg.count)
             b->t_end_ns = now;
         break;
     }
@@ -512,7 +478,7 @@ static void kl_readable(kl_bench *b, kl_conn *c)
                     c->st == KL_C_HANDSHAKE ? " during the handshake" : "");
         return;
     }
-    int64_t now = kl_now_ns();
+    int64_t now = zkb_now_ns();
     size_t len = have + (size_t)n, off = 0;
     while (len - off >= 4) {
         uint32_t fl = kz_load_be32(b->scratch + off);
@@ -556,12 +522,12 @@ static void kl_send_connect(kl_bench *b, kl_conn *c)
     kz_wr_i32(&c->out, 0);
     kz_wr_i32(&c->out, 0);                   /* protocolVersion */
     kz_wr_i64(&c->out, 0);                   /* lastZxidSeen */
-    kz_wr_i32(&c->out, KL_SESSION_MS);       /* timeOut */
+    kz_wr_i32(&c->out, ZKB_SESSION_MS);       /* timeOut */
     kz_wr_i64(&c->out, 0);                   /* sessionId */
     kz_wr_str(&c->out, (kz_str){ zero16, 16 });
     kz_wr_u8(&c->out, 0);                    /* readOnly */
     kl_frame_end(c, off);
-    c->last_send_ns = kl_now_ns();
+    c->last_send_ns = zkb_now_ns();
     c->st = KL_C_HANDSHAKE;
     kl_flush(b, c);
 }
@@ -597,7 +563,7 @@ static void kl_pings(kl_bench *b, int64_t now)
     if (now - b->last_ping_check_ns < 100 * 1000000LL)
         return;
     b->last_ping_check_ns = now;
-    for (int k = 0; k < b->nsess; k++) {
+    for (int k = 0; k < b->cfg.nsess; k++) {
         kl_conn *c = &b->conns[k];
         if (c->st != KL_C_READY || now - c->last_send_ns < c->ping_ns)
             continue;
@@ -619,7 +585,7 @@ static void kl_poll(kl_bench *b, int ms)
     }
     for (int i = 0; i < n; i++)
         kl_event(b, evs[i].data.ptr, evs[i].events);
-    kl_pings(b, kl_now_ns());
+    kl_pings(b, zkb_now_ns());
 }
 
 /* ---- set-up, phases, tear-down ------------------------------------------------------ */
@@ -628,30 +594,30 @@ static int kl_resolve(const kl_bench *b, struct addrinfo **out)
 {
     char host[256];
     const char *port;
-    const char *colon = strrchr(b->host, ':');
+    const char *colon = strrchr(b->cfg.host, ':');
     size_t hl;
 
-    if (strchr(b->host, ',')) {
-        fprintf(stderr, "zkload: -s takes one HOST:PORT, not a list (%s)\n", b->host);
+    if (strchr(b->cfg.host, ',')) {
+        fprintf(stderr, "zkload: -s takes one HOST:PORT, not a list (%s)\n", b->cfg.host);
         return -1;
     }
-    if (!colon || colon == b->host || !colon[1]) {
-        fprintf(stderr, "zkload: -s wants HOST:PORT (got %s)\n", b->host);
+    if (!colon || colon == b->cfg.host || !colon[1]) {
+        fprintf(stderr, "zkload: -s wants HOST:PORT (got %s)\n", b->cfg.host);
         return -1;
     }
-    hl = (size_t)(colon - b->host);
-    if (b->host[0] == '[' && hl >= 2 && b->host[hl - 1] == ']') {
-        memcpy(host, b->host + 1, hl - 2);
+    hl = (size_t)(colon - b->cfg.host);
+    if (b->cfg.host[0] == '[' && hl >= 2 && b->cfg.host[hl - 1] == ']') {
+        memcpy(host, b->cfg.host + 1, hl - 2);
         host[hl - 2] = '\0';
     } else {
-        memcpy(host, b->host, hl);
+        memcpy(host, b->cfg.host, hl);
         host[hl] = '\0';
     }
     port = colon + 1;
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     int rc = getaddrinfo(host, port, &hints, out);
     if (rc) {
-        fprintf(stderr, "zkload: %s: %s\n", b->host, gai_strerror(rc));
+        fprintf(stderr, "zkload: %s: %s\n", b->cfg.host, gai_strerror(rc));
         return -1;
     }
     return 0;
@@ -660,11 +626,11 @@ static int kl_resolve(const kl_bench *b, struct addrinfo **out)
 static int kl_connect_all(kl_bench *b)
 {
     struct addrinfo *ai;
-    int64_t deadline = kl_now_ns() + (int64_t)KL_CONNECT_SECS * 1000000000;
+    int64_t deadline = zkb_now_ns() + (int64_t)ZKB_CONNECT_SECS * 1000000000;
 
     if (kl_resolve(b, &ai))
         return -1;
-    for (int k = 0; k < b->nsess; k++) {
+    for (int k = 0; k < b->cfg.nsess; k++) {
         kl_conn *c = &b->conns[k];
         int one = 1;
         c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -682,7 +648,7 @@ static int kl_connect_all(kl_bench *b)
             return -1;
         }
         if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-            fprintf(stderr, "zkload: connect to %s: %s\n", b->host, strerror(errno));
+            fprintf(stderr, "zkload: connect to %s: %s\n", b->cfg.host, strerror(errno));
             freeaddrinfo(ai);
             return -1;
         }
@@ -691,20 +657,21 @@ static int kl_connect_all(kl_bench *b)
 
     for (;;) {
         int ready = 0;
-        for (int k = 0; k < b->nsess; k++)
+        for (int k = 0; k < b->cfg.nsess; k++)
             ready += b->conns[k].st == KL_C_READY;
         if (b->lost) {
-            fprintf(stderr, "zkload: session %d to %s: %s\n", b->lost - 1, b->host, b->lost_why);
+            fprintf(stderr, "zkload: session %d to %s: %s\n", b->lost - 1, b->cfg.host,
+                    b->lost_why);
             return -1;
         }
-        if (ready == b->nsess)
+        if (ready == b->cfg.nsess)
             return 0;
-        if (kl_now_ns() > deadline) {
+        if (zkb_now_ns() > deadline) {
             fprintf(stderr, "zkload: only %d of %d sessions connected to %s within %d s\n",
-                    ready, b->nsess, b->host, KL_CONNECT_SECS);
+                    ready, b->cfg.nsess, b->cfg.host, ZKB_CONNECT_SECS);
             return -1;
         }
-        kl_poll(b, KL_WAIT_SLICE_MS);
+        kl_poll(b, ZKB_WAIT_SLICE_MS);
     }
 }
 
@@ -713,7 +680,7 @@ static int kl_connect_all(kl_bench *b)
 static int kl_ctrl(kl_bench *b, int32_t zop, const char *path, bool create)
 {
     kl_conn *c = &b->conns[0];
-    int64_t now = kl_now_ns(), deadline = now + (int64_t)KL_CONNECT_SECS * 1000000000;
+    int64_t now = zkb_now_ns(), deadline = now + (int64_t)ZKB_CONNECT_SECS * 1000000000;
     if (c->st != KL_C_READY)
         return -4;
     int32_t xid = c->next_xid++;
@@ -730,114 +697,71 @@ static int kl_ctrl(kl_bench *b, int32_t zop, const char *path, bool create)
     kl_push(c, xid, KL_P_CTRL, 0, now);
     b->ctrl_done = false;
     kl_flush(b, c);
-    while (!b->ctrl_done && !b->lost && kl_now_ns() < deadline)
-        kl_poll(b, KL_WAIT_SLICE_MS);
+    while (!b->ctrl_done && !b->lost && zkb_now_ns() < deadline)
+        kl_poll(b, ZKB_WAIT_SLICE_MS);
     if (b->ctrl_done)
         return b->ctrl_rc;
     return b->lost ? -4 : KL_ETIMEOUT;
 }
 
-/* Creates @b->root and its ancestors; an existing node is fine. */
-static int kl_root_create(kl_bench *b)
+/* Creates the node @p, the root or one of its ancestors (zkb_root_walk); an
+ * existing node is fine. */
+static int kl_root_create_one(void *ctx, const char *p)
 {
-    char p[KL_ROOT_MAX];
-    size_t len = strlen(b->root);
-    for (size_t i = 1; i <= len; i++) {
-        if (i < len && b->root[i] != '/')
-            continue;
-        memcpy(p, b->root, i);
-        p[i] = '\0';
-        int rc = kl_ctrl(b, KL_ZOP_CREATE, p, true);
-        if (rc != 0 && rc != KL_ZNODEEXISTS) {
-            fprintf(stderr, "zkload: create %s: %s (rc=%d)%s%s\n", p, kl_rc_str(rc), rc,
-                    b->lost ? ": " : "", b->lost ? b->lost_why : "");
-            return -1;
-        }
+    kl_bench *b = ctx;
+    int rc = kl_ctrl(b, KL_ZOP_CREATE, p, true);
+    if (rc != 0 && rc != KL_ZNODEEXISTS) {
+        fprintf(stderr, "zkload: create %s: %s (rc=%d)%s%s\n", p, kl_rc_str(rc), rc,
+                b->lost ? ": " : "", b->lost ? b->lost_why : "");
+        return -1;
     }
     return 0;
 }
 
-static int kl_cmp_u32(const void *x, const void *y)
-{
-    uint32_t a = *(const uint32_t *)x, c = *(const uint32_t *)y;
-    return (a > c) - (a < c);
-}
-
-/* Nearest-rank percentile of sorted @v[n]; @p in (0,1]. */
-static uint32_t kl_pct(const uint32_t *v, long n, double p)
-{
-    long r;
-    if (n <= 0)
-        return 0;
-    r = (long)(p * (double)n + 0.999999999);
-    if (r < 1)
-        r = 1;
-    if (r > n)
-        r = n;
-    return v[r - 1];
-}
-
 /* Runs one phase to completion. Returns 0, or -1 after printing why it aborted. */
-static int kl_phase_run(kl_bench *b, kl_op op)
+static int kl_phase_run(kl_bench *b, zkb_op op)
 {
-    int64_t t0, t_prog;
-    long last_done = 0;
+    zkb_phase ph = { .op = op, .lat = b->lat };
+    zkb_progress pr;
     double cpu0;
 
     b->op = op;
     b->done = b->errors = b->nlat = 0;
     b->first_rc = 0;
     b->t_end_ns = 0;
-    for (int k = 0; k < b->nsess; k++)
+    for (int k = 0; k < b->cfg.nsess; k++)
         b->conns[k].next = 0;
 
-    cpu0 = kl_cpu_secs();
-    t0 = kl_now_ns();
+    cpu0 = zkb_cpu_secs();
+    ph.t0_ns = zkb_now_ns();
     b->active = true;
-    for (int k = 0; k < b->nsess; k++) {
+    for (int k = 0; k < b->cfg.nsess; k++) {
         kl_refill(b, &b->conns[k]);
         kl_flush(b, &b->conns[k]);
     }
-    t_prog = kl_now_ns();
-    while (b->done < b->count && !b->lost) {
-        int64_t now;
-        kl_poll(b, KL_WAIT_SLICE_MS);
-        now = kl_now_ns();
-        if (b->done != last_done) {
-            last_done = b->done;
-            t_prog = now;
-        } else if (now - t_prog > (int64_t)b->stall_secs * 1000000000) {
+    zkb_progress_start(&pr, zkb_now_ns());
+    while (b->done < b->cfg.count && !b->lost) {
+        kl_poll(b, ZKB_WAIT_SLICE_MS);
+        if (zkb_stalled(&pr, b->done, zkb_now_ns(), b->cfg.stall_secs))
             break;
-        }
     }
     b->active = false;
-    double cpu = kl_cpu_secs() - cpu0;
+    ph.cpu_s = zkb_cpu_secs() - cpu0;
 
-    if (b->done < b->count) {
-        if (b->lost)
-            fprintf(stderr, "zkload: phase %s aborted: lost the server %s (session %d: %s) "
-                    "after %ld of %ld ops\n", kl_ops[op].name, b->host, b->lost - 1,
-                    b->lost_why, b->done, b->count);
-        else
-            fprintf(stderr, "zkload: phase %s aborted: no progress for %d s at %ld of %ld ops "
-                    "(server %s)\n", kl_ops[op].name, b->stall_secs, b->done, b->count,
-                    b->host);
+    if (b->done < b->cfg.count) {
+        zkb_phase_aborted(&kl_prog, &b->cfg, op, b->done, b->lost - 1,
+                          b->lost ? b->lost_why : NULL);
         return -1;
     }
 
-    qsort(b->lat, (size_t)b->nlat, sizeof *b->lat, kl_cmp_u32);
-    double secs = (double)(b->t_end_ns - t0) / 1e9;
-    long n = b->nlat;
-    printf("phase=%s ops=%ld secs=%.3f ops_per_sec=%.0f p50_us=%" PRIu32 " p99_us=%" PRIu32
-           " p999_us=%" PRIu32 " max_us=%" PRIu32 " errors=%ld client_cpu_s=%.3f\n",
-           kl_ops[op].name, b->count, secs, secs > 0 ? (double)b->count / secs : 0.0,
-           kl_pct(b->lat, n, 0.50), kl_pct(b->lat, n, 0.99), kl_pct(b->lat, n, 0.999),
-           n ? b->lat[n - 1] : 0, b->errors, cpu);
-    fflush(stdout);
-    if (b->errors)
-        fprintf(stderr, "zkload: phase %s: %ld errors, first: %s (rc=%d) on %s/s%d-%ld\n",
-                kl_ops[op].name, b->errors, kl_rc_str(b->first_rc), b->first_rc, b->root,
-                b->first_sess, b->first_idx);
+    ph.nlat = b->nlat;
+    ph.t_end_ns = b->t_end_ns;
+    ph.errors = b->errors;
+    ph.first_rc = b->first_rc;
+    ph.first_str = kl_rc_str(b->first_rc);
+    ph.first_sess = b->first_sess;
+    ph.first_idx = b->first_idx;
+    zkb_phase_report(&kl_prog, &b->cfg, &ph);
     /* A lost connection after the last reply still counts against the next phase. */
     return 0;
 }
@@ -845,8 +769,8 @@ static int kl_phase_run(kl_bench *b, kl_op op)
 /* Sends closeSession on every session and waits (bounded) for the replies or EOF. */
 static void kl_close_all(kl_bench *b)
 {
-    int64_t now = kl_now_ns(), deadline = now + (int64_t)KL_CLOSE_SECS * 1000000000;
-    for (int k = 0; k < b->nsess; k++) {
+    int64_t now = zkb_now_ns(), deadline = now + (int64_t)KL_CLOSE_SECS * 1000000000;
+    for (int k = 0; k < b->cfg.nsess; k++) {
         kl_conn *c = &b->conns[k];
         if (c->st != KL_C_READY)
             continue;
@@ -859,152 +783,20 @@ static void kl_close_all(kl_bench *b)
     }
     for (;;) {
         int open = 0;
-        for (int k = 0; k < b->nsess; k++)
+        for (int k = 0; k < b->cfg.nsess; k++)
             open += b->conns[k].st != KL_C_CLOSED;
         if (!open)
             break;
-        if (kl_now_ns() > deadline) {
-            if (b->verbose)
+        if (zkb_now_ns() > deadline) {
+            if (b->cfg.verbose)
                 fprintf(stderr, "zkload: %d sessions did not confirm closeSession within %d s\n",
                         open, KL_CLOSE_SECS);
             break;
         }
-        kl_poll(b, KL_WAIT_SLICE_MS);
+        kl_poll(b, ZKB_WAIT_SLICE_MS);
     }
-    for (int k = 0; k < b->nsess; k++)
+    for (int k = 0; k < b->cfg.nsess; k++)
         kl_conn_close(b, &b->conns[k]);
-}
-
-static void kl_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: zkload [-s HOST:PORT] [-n SESSIONS] [-o OUTSTANDING] [-c COUNT] [-d BYTES]\n"
-            "              [-p PHASES] [-r ROOT] [-t STALL_SECS] [-v]\n"
-            "  -s  server (default 127.0.0.1:2181)\n"
-            "  -n  sessions, one TCP connection each (default 16)\n"
-            "  -o  requests in flight per session (default 32)\n"
-            "  -c  operations per phase, over all sessions (default 100000)\n"
-            "  -d  znode data size in bytes (default 100)\n"
-            "  -p  comma list of create,setData,getData,exists,delete (default: all, in order)\n"
-            "  -r  root path of the benchmark nodes (default /zkbench)\n"
-            "  -t  abort a phase after this many seconds without progress (default 30)\n"
-            "  -v  report sessions that did not confirm closeSession\n");
-}
-
-static bool kl_parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool kl_parse_phases(kl_bench *b, const char *arg)
-{
-    char buf[256];
-    char *save = NULL;
-    if (strlen(arg) >= sizeof buf)
-        return false;
-    strcpy(buf, arg);
-    memset(b->phase_on, 0, sizeof b->phase_on);
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int i = 0;
-        while (i < KL_OP__NUM && strcasecmp(t, kl_ops[i].name) != 0)
-            i++;
-        if (i == KL_OP__NUM) {
-            fprintf(stderr, "zkload: unknown phase '%s'\n", t);
-            return false;
-        }
-        b->phase_on[i] = true;
-    }
-    return true;
-}
-
-static int kl_parse(kl_bench *b, int argc, char **argv)
-{
-    long v;
-    int c;
-    snprintf(b->host, sizeof b->host, "127.0.0.1:2181");
-    snprintf(b->root, sizeof b->root, "/zkbench");
-    b->nsess = 16;
-    b->outstanding = 32;
-    b->count = 100000;
-    b->data_len = 100;
-    b->stall_secs = 30;
-    for (int i = 0; i < KL_OP__NUM; i++)
-        b->phase_on[i] = true;
-
-    while ((c = getopt(argc, argv, "s:n:o:c:d:p:r:t:vh")) != -1) {
-        switch (c) {
-        case 's':
-            if (strlen(optarg) >= sizeof b->host)
-                goto bad;
-            snprintf(b->host, sizeof b->host, "%s", optarg);
-            break;
-        case 'n':
-            if (!kl_parse_long(optarg, 1, KL_MAX_SESSIONS, &v))
-                goto bad;
-            b->nsess = (int)v;
-            break;
-        case 'o':
-            if (!kl_parse_long(optarg, 1, KL_MAX_OUTSTANDING, &v))
-                goto bad;
-            b->outstanding = (int)v;
-            break;
-        case 'c':
-            if (!kl_parse_long(optarg, 1, KL_MAX_COUNT, &v))
-                goto bad;
-            b->count = v;
-            break;
-        case 'd':
-            if (!kl_parse_long(optarg, 0, KL_MAX_DATA, &v))
-                goto bad;
-            b->data_len = (int)v;
-            break;
-        case 'p':
-            if (!kl_parse_phases(b, optarg))
-                goto bad;
-            break;
-        case 'r': {
-            size_t n = strlen(optarg);
-            while (n > 1 && optarg[n - 1] == '/')
-                n--;
-            if (optarg[0] != '/' || n < 2 || n >= sizeof b->root)
-                goto bad;
-            memcpy(b->root, optarg, n);
-            b->root[n] = '\0';
-            break;
-        }
-        case 't':
-            if (!kl_parse_long(optarg, 1, 86400, &v))
-                goto bad;
-            b->stall_secs = (int)v;
-            break;
-        case 'v':
-            b->verbose = true;
-            break;
-        case 'h':
-            kl_usage(stdout);
-            exit(0);
-        default:
-            goto bad;
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "zkload: unexpected argument '%s'\n", argv[optind]);
-        kl_usage(stderr);
-        return -1;
-    }
-    return 0;
-bad:
-    if (c != '?')
-        fprintf(stderr, "zkload: bad value for -%c\n", c);
-    kl_usage(stderr);
-    return -1;
 }
 
 static int kl_init(kl_bench *b)
@@ -1014,17 +806,15 @@ static int kl_init(kl_bench *b)
         fprintf(stderr, "zkload: epoll_create1: %s\n", strerror(errno));
         return -1;
     }
-    b->max_frame = (size_t)b->data_len + KL_FRAME_SLACK;
+    b->max_frame = (size_t)b->cfg.data_len + KL_FRAME_SLACK;
     b->scratch_cap = b->max_frame + 4 + KL_READ_CHUNK;
     b->scratch = malloc(b->scratch_cap);
-    b->data = malloc((size_t)b->data_len + 1);
-    b->conns = calloc((size_t)b->nsess, sizeof *b->conns);
-    b->lat = malloc((size_t)b->count * sizeof *b->lat);
+    b->data = zkb_make_data(&b->cfg);
+    b->conns = calloc((size_t)b->cfg.nsess, sizeof *b->conns);
+    b->lat = malloc((size_t)b->cfg.count * sizeof *b->lat);
     if (!b->scratch || !b->data || !b->conns || !b->lat)
         goto oom;
-    for (int i = 0; i < b->data_len; i++)
-        b->data[i] = (char)('a' + i % 26);
-    for (int k = 0; k < b->nsess; k++) {
+    for (int k = 0; k < b->cfg.nsess; k++) {
         kl_conn *c = &b->conns[k];
         int n;
         c->id = k;
@@ -1032,12 +822,12 @@ static int kl_init(kl_bench *b)
         c->st = KL_C_CLOSED;
         c->out = KZ_WR_INIT;
         c->next_xid = 1;
-        c->quota = b->count / b->nsess + (k < b->count % b->nsess ? 1 : 0);
-        c->cap = (unsigned)b->outstanding + 2;   /* + a set-up request, + closeSession */
+        c->quota = zkb_quota(&b->cfg, k);
+        c->cap = (unsigned)b->cfg.outstanding + 2;   /* + a set-up request, + closeSession */
         c->ring = calloc(c->cap, sizeof *c->ring);
         if (!c->ring)
             goto oom;
-        n = snprintf(c->prefix, sizeof c->prefix, "%s/s%d-", b->root, k);
+        n = snprintf(c->prefix, sizeof c->prefix, "%s/s%d-", b->cfg.root, k);
         c->prefix_len = (size_t)n;
     }
     return 0;
@@ -1051,26 +841,24 @@ int main(int argc, char **argv)
     static kl_bench bench;     /* static: zero-initialised */
     kl_bench *b = &bench;
 
-    if (kl_parse(b, argc, argv) || kl_init(b))
+    if (zkb_parse_args(&b->cfg, &kl_prog, argc, argv) || kl_init(b))
         return 1;
-    printf("# zkload server=%s sessions=%d outstanding=%d count=%ld data=%d root=%s\n",
-           b->host, b->nsess, b->outstanding, b->count, b->data_len, b->root);
-    fflush(stdout);
-    if (kl_connect_all(b) || kl_root_create(b))
+    zkb_print_header(&kl_prog, &b->cfg);
+    if (kl_connect_all(b) || zkb_root_walk(&b->cfg, kl_root_create_one, b))
         return 1;
 
-    for (int op = 0; op < KL_OP__NUM; op++) {
-        if (!b->phase_on[op])
+    for (int op = 0; op < ZKB_OP__NUM; op++) {
+        if (!b->cfg.phase_on[op])
             continue;
-        if (kl_phase_run(b, (kl_op)op))
+        if (kl_phase_run(b, (zkb_op)op))
             return 2;
     }
 
-    if (b->phase_on[KL_OP_DELETE])
-        (void)kl_ctrl(b, KL_ZOP_DELETE, b->root, false);   /* best effort */
+    if (b->cfg.phase_on[ZKB_OP_DELETE])
+        (void)kl_ctrl(b, KL_ZOP_DELETE, b->cfg.root, false);   /* best effort */
     kl_close_all(b);
     printf("# zkload done: %ld pings sent\n", b->pings);
-    for (int k = 0; k < b->nsess; k++) {
+    for (int k = 0; k < b->cfg.nsess; k++) {
         kz_wr_free(&b->conns[k].out);
         free(b->conns[k].carry);
         free(b->conns[k].ring);
