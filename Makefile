@@ -116,12 +116,22 @@ run: deps $(ZKD)
 stop:
 	@bash scripts/run.sh stop
 
-# libFuzzer harnesses need clang.
-FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
+# libFuzzer harnesses need clang. The project sources are compiled once with
+# fuzzer instrumentation; each harness links them.
+FUZZ_BIN    := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
+FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=all -pthread
+FUZZ_OBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(COMMON_SRC) $(COORD_SRC))
 fuzz: $(FUZZ_BIN)
-build/fuzz/%: test/fuzz/%.c $(COMMON_SRC) $(COORD_SRC)
+.SECONDARY: $(FUZZ_OBJ)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS_ZKD)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)clang $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+build/fuzz/%: test/fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)clang $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) $(LIBS_ZKD)
 
 install: $(ZKD)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)

@@ -641,7 +641,9 @@ static size_t zkd_parent_len(const char *p, size_t len)
 
 int zkd_dt_restore_node(zkd_datatree *dt, kz_str path, kz_str data, int64_t acl, const zkd_StatPersisted *st)
 {
-    if (path.len < 0)
+    /* The ACL cache precedes the nodes in a snapshot: an index it does not
+     * define makes the snapshot corrupt (an older one is tried instead). */
+    if (path.len < 0 || !zkd_dt_acl_get(dt, acl))
         return KZ_ECORRUPT;
     if (path.len == 0 || (path.len == 1 && path.s[0] == '/')) {
         zkd_node *r = dt->root;

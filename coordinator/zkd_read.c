@@ -141,7 +141,10 @@ static int zkd_rd_get_acl(zkd_read_ctx *x)
     if (err || (err = zkd_read_node(x, path, ZKD_PERM_READ | ZKD_PERM_ADMIN, &n)) != 0)
         return err;
     zkd_GetACLResponse rs;
-    rs.acl = *zkd_dt_acl_get(x->s->dt, n->acl);
+    const kz_jvec *acl = zkd_dt_acl_get(x->s->dt, n->acl);
+    if (!acl) /* restore rejects snapshots naming unknown ACLs */
+        return ZKD_ERR_SYSTEMERROR;
+    rs.acl = *acl;
     zkd_node_stat(n, &rs.stat);
     zkd_node *same;
     if (rs.acl.n > 0 && zkd_read_node(x, path, ZKD_PERM_ADMIN, &same) != 0) {

@@ -178,6 +178,17 @@ def txn_seeds():
         [(CREATE, create_txn("/x", b"", False, 1)), (ERROR, i32(-101))], lambda t: i32(t[0]) + ustr(t[1]))
     write("fuzz_txn", "failed_multi", b"\x01" + u16(len(failed_multi)) + failed_multi)
 
+    # Regressions. A node sharing /zookeeper/config's ACL index 1 after the
+    # super user gave config another ACL lost its ACL across a snapshot.
+    shared = txn_header(SID, 1, 0x100000001, T0, CREATE) + create_txn("/x", b"", False, 1, [(1, "world", "anyone")])
+    cfg_acl = txn_header(SID, 2, 0x100000002, T0, SET_ACL) + set_acl("/zookeeper/config", OPEN_ACL, 0)
+    write("fuzz_txn", "regress_acl_index_restore", b"\x01" + b"".join(u16(len(t)) + t for t in (shared, cfg_acl)))
+    # cversion at INT32_MAX: the next child (a V0 create, no parentCVersion)
+    # and the wire Stat (cversion * 2 - numChildren) wrap like Java ints.
+    big = txn_header(SID, 1, 0x100000001, T0, CREATE) + create_txn("/p", b"", False, 0x7FFFFFFF)
+    kid = txn_header(SID, 2, 0x100000002, T0, CREATE) + ustr("/k") + ustr(b"") + acls(OPEN_ACL) + boolean(False)
+    write("fuzz_txn", "regress_cversion_wrap", b"\x01" + b"".join(u16(len(t)) + t for t in (big, kid)))
+
 
 # ----------------------------------------------------------- fuzz_logsnap
 
@@ -230,6 +241,12 @@ def logsnap_seeds():
     write("fuzz_logsnap", "snapshot_fix", b"\x12\x01" + unsealed)
     write("fuzz_logsnap", "log_fix", b"\x08\x01" + log_file(txns, pad=20))
     write("fuzz_logsnap", "restore_fix", b"\x1b\x02" + u16(len(unsealed)) + unsealed + restore_log)
+    # A root with an ephemeral owner is corrupt (it would be in no owner set).
+    eph_root = [("", b"", -1, stat_persisted(0, 0, 0, 0, 0, 1, 0, SID, 0))] + nodes[1:]
+    write("fuzz_logsnap", "regress_root_ephemeral",
+          b"\x12\x01" + snapshot([(SID, 30000)], [(1, [(1, "world", "anyone")]), (2, OPEN_ACL)], eph_root)[:-13])
+    # A snapshot named 0x7fffffffffffffff: replay must not step past INT64_MAX.
+    write("fuzz_logsnap", "restore_max_zxid", b"\x1b\x03" + u16(len(unsealed)) + unsealed + restore_log)
 
 
 # ----------------------------------------------------------- fuzz_request
@@ -278,6 +295,45 @@ def request_seeds():
         (DELETE_CONTAINER, b"/w/c"),  # raw path, as the container manager sends it
         (SYNC, path_req("/w")),
         (CLOSE_SESSION, b""),
+    ]))
+    # Two clients (mode 3): bit 7 of the op byte picks client B; op indexes
+    # past the opcode table are connection steps (take over the other's
+    # session, new session, wrong password, close).
+    A, B = 0, 0x80
+    take_over, new_session, bad_password, close = (len(OPS) + k for k in range(4))
+
+    def reqs2(ops):
+        return b"".join(u8(who | (OPS.index(t) if t is not None else step)) + u16(len(body)) + body
+                        for who, t, step, body in ops)
+
+    write("fuzz_request", "two_clients_watches", b"\x03" + reqs2([
+        (A, CREATE, 0, create_request("/w", b"1")),
+        (B, EXISTS, 0, path_watch("/w/x", True)),
+        (B, GET_CHILDREN, 0, path_watch("/w", True)),
+        (A, CREATE, 0, create_request("/w/x")),
+        (B, GET_DATA, 0, path_watch("/w", True)),
+        (A, SET_DATA, 0, set_data("/w", b"2")),
+        (B, ADD_WATCH, 0, path_type("/", 1)),
+        (A, DELETE, 0, path_version("/w/x")),
+        (A, CREATE, 0, create_request("/e", b"", OPEN_ACL, 1)),
+        (B, None, take_over, b""),
+        (B, GET_EPHEMERALS, 0, path_req("/")),
+        (A, EXISTS, 0, path_watch("/e", False)),
+        (B, CLOSE_SESSION, 0, b""),
+        (A, EXISTS, 0, path_watch("/e", False)),
+    ]))
+    write("fuzz_request", "two_clients_sessions", b"\x03" + reqs2([
+        (A, AUTH, 0, auth_packet("digest", "u:p")),
+        (A, CREATE, 0, create_request("/d", b"", [(31, "auth", "")])),
+        (B, GET_DATA, 0, path_watch("/d", True)),
+        (B, None, bad_password, b"\x05"),
+        (B, None, new_session, b""),
+        (B, AUTH, 0, auth_packet("digest", "u:p")),
+        (B, SET_DATA, 0, set_data("/d", b"mine")),
+        (A, None, close, b""),
+        (B, SET_WATCHES2, 0, set_watches2(0, ["/d"], [], ["/"], [], [])),
+        (A, GET_DATA, 0, path_watch("/d", True)),
+        (A, MULTI, 0, multi([(CREATE, create_request("/d/m", b"", OPEN_ACL, 1)), (DELETE, path_version("/d", 1))])),
     ]))
     frame = lambda b: i32(len(b)) + b
     write("fuzz_request", "raw_handshake", b"\x00" + frame(connect_request()) + frame(i32(-2) + i32(PING)))

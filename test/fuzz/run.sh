@@ -11,6 +11,8 @@
 #   FUZZ_SECONDS  seconds per harness (default 20)
 #   FUZZ_JOBS     harnesses run at once (default: number of CPUs)
 #   FUZZ_KEEP     1: keep the scratch directory (logs, grown corpora)
+#   FUZZ_CORPUS   seed root to use instead of test/fuzz/corpus (one
+#                 subdirectory per harness), e.g. a corpus grown earlier
 #
 # Findings are copied to build/fuzz/artifacts/<harness>-crash-* (reproduce
 # with build/fuzz/<harness> <file>). Seeds come from test/fuzz/corpus/<harness>,
@@ -20,6 +22,10 @@ cd "$(dirname "$0")/../.."
 top=$PWD
 secs=${FUZZ_SECONDS:-20}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case "$secs$jobs" in
+  *[!0-9]*|"") echo "fuzz: FUZZ_SECONDS and FUZZ_JOBS must be positive integers"; exit 2 ;;
+esac
+[ "$secs" -gt 0 ] && [ "$jobs" -gt 0 ] || { echo "fuzz: FUZZ_SECONDS and FUZZ_JOBS must be positive integers"; exit 2; }
 
 if ! command -v clang >/dev/null 2>&1; then
   echo "fuzz: clang not found, skipping the fuzz smoke run"
@@ -44,13 +50,6 @@ else
   for f in test/fuzz/fuzz_*.c; do harnesses+=("$(basename "$f" .c)"); done
 fi
 
-# The Makefile rule only depends on .c files: drop binaries older than a header.
-for h in "${harnesses[@]}"; do
-  bin=build/fuzz/$h
-  if [ -f "$bin" ] && [ -n "$(find common coordinator test/fuzz -name '*.h' -newer "$bin" 2>/dev/null | head -1)" ]; then
-    rm -f "$bin"
-  fi
-done
 targets=()
 for h in "${harnesses[@]}"; do targets+=("build/fuzz/$h"); done
 if ! make -j"$jobs" "${targets[@]}"; then
@@ -64,7 +63,9 @@ work=$(mktemp -d "$base/zkd-fuzz-run.XXXXXX")
 cleanup() { [ "${FUZZ_KEEP:-0}" = 1 ] && echo "fuzz: scratch kept in $work" || rm -rf "$work"; }
 trap cleanup EXIT
 
-if [ ! -d test/fuzz/corpus ]; then
+if [ -n "${FUZZ_CORPUS:-}" ]; then
+  seeds=$FUZZ_CORPUS
+elif [ ! -d test/fuzz/corpus ]; then
   python3 test/fuzz/make_corpus.py "$work/seeds" || { echo "fuzz: make_corpus.py failed"; exit 1; }
   seeds=$work/seeds
 else
