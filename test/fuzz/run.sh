@@ -95,15 +95,19 @@ done
 wait "${pids[@]}"
 
 fail=0
+npass=0
+nfail=0
 for h in "${harnesses[@]}"; do
   d=$work/$h
   rc=$(cat "$d/rc" 2>/dev/null || echo 99)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$d/log")
   if [ "$rc" = 0 ]; then
     echo "fuzz: $h ok (${execs:-?} inputs in ${secs}s)"
+    npass=$((npass + 1))
     continue
   fi
   fail=1
+  nfail=$((nfail + 1))
   echo "fuzz: $h FAILED (exit $rc)"
   grep -E 'ERROR|check failed|runtime error|SUMMARY|server logged|stalled' "$d/log" | head -20
   for a in "$d"/art/*; do
@@ -114,4 +118,5 @@ for h in "${harnesses[@]}"; do
   echo "  last lines of the log:"
   tail -n 15 "$d/log" | sed 's/^/    /'
 done
+echo "fuzz: $npass passed, $nfail failed"
 exit $fail

@@ -62,7 +62,9 @@ def servers(request):
     name = request.module.__name__.split(".")[-1]
     pool = zkharness.ServerPool(os.path.join(_BASE["dir"], name))
     yield pool
-    pool.shutdown()
+    bad = pool.shutdown()
+    if bad:
+        pytest.fail("zkd did not stop cleanly: " + "; ".join(bad), pytrace=False)
 
 
 @pytest.fixture(scope="module")
