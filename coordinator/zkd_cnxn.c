@@ -136,6 +136,8 @@ void zkd_cnxn_add_auth(zkd_conn *c, const char *scheme, const char *id)
 static void zkd_cnxn_free(zkd_conn *c)
 {
     zkd_server *s = c->srv;
+    if (c->throttled)
+        s->nthrottled--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -365,6 +367,30 @@ static void zkd_cnxn_handshake(zkd_conn *c, const uint8_t *p, size_t len)
 
 /* -------------------------------------------------------------- requests */
 
+/* globalOutstandingLimit: past it, connections that send stop being read
+ * until the server has answered enough (ZooKeeper's throttling). */
+static bool zkd_cnxn_over_global(const zkd_server *s)
+{
+    return s->outstanding >= (size_t)s->cfg->global_outstanding_limit;
+}
+
+/* Resumes the connections paused by the global limit once it has room. */
+static void zkd_cnxn_unthrottle(zkd_server *s)
+{
+    if (!s->nthrottled || zkd_cnxn_over_global(s))
+        return;
+    for (zkd_conn *c = s->conns; c && s->nthrottled; c = c->next) {
+        if (!c->throttled)
+            continue;
+        c->throttled = false;
+        s->nthrottled--;
+        if (!c->closing && c->qlen < ZKD_QUEUE_HIGH) {
+            bufferevent_enable(c->bev, EV_READ);
+            zkd_cnxn_read_cb(c->bev, c);
+        }
+    }
+}
+
 void zkd_cnxn_pump(zkd_conn *c)
 {
     zkd_server *s = c->srv;
@@ -382,11 +408,13 @@ void zkd_cnxn_pump(zkd_conn *c)
         c->last_latency = lat;
         zkd_req_free(req);
     }
-    if (!c->closing && c->handshake_done && c->qlen < ZKD_QUEUE_LOW &&
+    if (!c->closing && c->handshake_done && c->qlen < ZKD_QUEUE_LOW && !zkd_cnxn_over_global(s) &&
         !(bufferevent_get_enabled(c->bev) & EV_READ)) {
+        c->throttled = false;
         bufferevent_enable(c->bev, EV_READ);
         zkd_cnxn_read_cb(c->bev, c); /* frames already buffered */
     }
+    zkd_cnxn_unthrottle(s);
 }
 
 static void zkd_cnxn_enqueue(zkd_conn *c, zkd_req *req)
@@ -468,8 +496,13 @@ static void zkd_cnxn_request(zkd_conn *c, const uint8_t *p, size_t len)
     } else {
         zkd_cnxn_pump(c);
     }
-    if (!c->closing && c->qlen >= ZKD_QUEUE_HIGH)
+    if (!c->closing && (c->qlen >= ZKD_QUEUE_HIGH || zkd_cnxn_over_global(s))) {
         bufferevent_disable(c->bev, EV_READ);
+        if (!c->throttled && zkd_cnxn_over_global(s)) {
+            c->throttled = true;
+            s->nthrottled++;
+        }
+    }
 }
 
 /* A four-letter word: plain-text reply, then the connection closes. */

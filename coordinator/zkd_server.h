@@ -97,6 +97,7 @@ struct zkd_conn {
     bool closing;            /* close after the output drains */
     bool free_scheduled;
     bool lingering;          /* FIN sent, discarding input until the peer closes */
+    bool throttled;          /* paused by globalOutstandingLimit */
     bool flw;                /* answering a four-letter word */
     bool ro_flag_sent;       /* client sent the readOnly byte */
     zkd_req *qhead, *qtail;  /* requests not yet answered, in order */
@@ -149,6 +150,7 @@ struct zkd_server {
     int64_t durable_zxid;    /* highest zxid on disk */
     zkd_req *txq_head, *txq_tail; /* txns waiting to become durable, zxid order */
     size_t outstanding;      /* requests received but not answered */
+    size_t nthrottled;       /* connections paused by globalOutstandingLimit */
     struct zkd_changes *changes; /* outstanding changes of unapplied txns */
     /* snapshots */
     int64_t txns_since_snap;
