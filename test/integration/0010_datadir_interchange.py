@@ -17,6 +17,10 @@ from kazoo.security import make_digest_acl
 from zkharness import IMPL, wait_until
 
 EXTRA = {"snapCount": 100}
+# While the dataDir changes hands the clients retry every second at most
+# (kazoo's default backoff reaches tens of seconds), with sessions that
+# outlive the switch.
+CLIENT_KW = dict(timeout=30, connection_retry=dict(max_tries=-1, delay=0.1, backoff=1.5, max_delay=1.0))
 
 
 def walk(zk, root="/"):
@@ -74,9 +78,9 @@ def switch(servers, writer, reader_impl, name):
 
 def run_interchange(servers, first_impl, second_impl, tag, stop_how):
     a = servers.new(name="%s-writer" % tag, impl=first_impl, extra=EXTRA)
-    holder = a.kazoo(timeout=30)
+    holder = a.kazoo(**CLIENT_KW)
     sid = holder.client_id[0]
-    zk = a.kazoo()
+    zk = a.kazoo(**CLIENT_KW)
     base = write_tree(zk, holder, tag)
     before = walk(zk, base)
     zxid = int(a.four("srvr").decode().split("Zxid: ")[1].split("\n")[0], 16)
@@ -89,7 +93,7 @@ def run_interchange(servers, first_impl, second_impl, tag, stop_how):
         a.stop()
     b = switch(servers, a, second_impl, "%s-reader" % tag)
     try:
-        wait_until(lambda: zk.connected and holder.connected, 30, what="clients reconnected")
+        wait_until(lambda: zk.connected and holder.connected, 60, what="clients reconnected")
         assert holder.client_id[0] == sid  # the session lives on in the other server
         after = walk(zk, base)
         assert sorted(after) == sorted(before)
