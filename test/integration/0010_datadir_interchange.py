@@ -14,13 +14,10 @@ import re
 import pytest
 from kazoo.security import make_digest_acl
 
-from zkharness import IMPL, wait_until
+import jute as J
+from zkharness import IMPL
 
 EXTRA = {"snapCount": 100}
-# While the dataDir changes hands the clients retry every second at most
-# (kazoo's default backoff reaches tens of seconds), with sessions that
-# outlive the switch.
-CLIENT_KW = dict(timeout=30, connection_retry=dict(max_tries=-1, delay=0.1, backoff=1.5, max_delay=1.0))
 
 
 def walk(zk, root="/"):
@@ -52,8 +49,8 @@ def write_tree(zk, holder, tag, n=200):
         if i % 11 == 0:
             zk.delete(p)
     zk.create(base + "/big", b"b" * 200000)
-    holder.create(base + "/eph", b"e", ephemeral=True)
-    holder.create(base + "/eph-", b"", ephemeral=True, sequence=True)
+    assert holder.create(base + "/eph", b"e", flags=J.EPHEMERAL)[0] == 0
+    assert holder.create(base + "/eph-", b"", flags=J.EPHEMERAL_SEQUENTIAL)[0] == 0
     t = zk.transaction()
     t.create(base + "/multi-a", b"1")
     t.create(base + "/multi-b", b"2")
@@ -76,14 +73,23 @@ def switch(servers, writer, reader_impl, name):
                        data_dir=writer.data_dir, extra=EXTRA)
 
 
+def srvr_zxid(server):
+    return int(server.four("srvr").decode().split("Zxid: ")[1].split("\n")[0], 16)
+
+
 def run_interchange(servers, first_impl, second_impl, tag, stop_how):
+    """The holder session (a raw connection, so nothing reconnects behind the
+    test's back) owns ephemerals; it is picked up again on the second server
+    once that one serves, with the same id and password."""
     a = servers.new(name="%s-writer" % tag, impl=first_impl, extra=EXTRA)
-    holder = a.kazoo(**CLIENT_KW)
-    sid = holder.client_id[0]
-    zk = a.kazoo(**CLIENT_KW)
+    holder = a.raw(timeout_ms=30000)
+    sid, passwd = holder.session_id, holder.passwd
+    zk = a.kazoo()
     base = write_tree(zk, holder, tag)
     before = walk(zk, base)
-    zxid = int(a.four("srvr").decode().split("Zxid: ")[1].split("\n")[0], 16)
+    zk.stop()  # a closeSession txn: read the zxid after it
+    zk.close()
+    zxid = srvr_zxid(a)
     snaps, logs = snapshots(a.data_dir)
     assert any(int(s.split(".")[1], 16) > 0 for s in snaps), snaps
     assert logs
@@ -91,19 +97,21 @@ def run_interchange(servers, first_impl, second_impl, tag, stop_how):
         a.kill9()
     else:
         a.stop()
+    holder.drop()  # the connection is gone, the session is not
     b = switch(servers, a, second_impl, "%s-reader" % tag)
+    holder = b.raw(timeout_ms=30000, session_id=sid, passwd=passwd)
+    assert holder.session_id == sid  # the session lives on in the other server
+    assert holder.ping().err == 0
+    zk = b.kazoo()
+    zk.add_auth("digest", "u:p")  # to read the digest-protected nodes
     try:
-        wait_until(lambda: zk.connected and holder.connected, 60, what="clients reconnected")
-        assert holder.client_id[0] == sid  # the session lives on in the other server
         after = walk(zk, base)
         assert sorted(after) == sorted(before)
         for p in before:
             assert after[p] == before[p], "%s differs: %r vs %r" % (p, after[p], before[p])
-        z2 = int(b.four("srvr").decode().split("Zxid: ")[1].split("\n")[0], 16)
-        assert z2 == zxid
+        assert srvr_zxid(b) == zxid + 1  # + the createSession of the new client
         _, st = zk.create(base + "/after", b"", include_data=True)
         assert st.czxid > zxid
-        holder.stop()
         holder.close()
         assert zk.exists(base + "/eph") is None
         zk.delete(base, recursive=True)
@@ -111,7 +119,6 @@ def run_interchange(servers, first_impl, second_impl, tag, stop_how):
         zk.stop()
         zk.close()
         b.shutdown()
-        a.shutdown()
 
 
 @pytest.mark.parametrize("stop_how", ["clean", "kill9"])
