@@ -32,34 +32,11 @@
 #include "zkd_records.h"
 #include "zkd_snap.h"
 #include "zkd_txnlog.h"
+#include "unit_util.h"
 
 /* ------------------------------------------------------------- helpers */
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void rmtree(const char *dir) { nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS); }
-
-static void mktmp(char *buf)
-{
-    strcpy(buf, "/tmp/zkd_snap_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(buf));
-}
-
-static uint32_t t_adler(const uint8_t *p, size_t n)
-{
-    uint32_t a = 1, b = 0;
-    for (size_t i = 0; i < n; i++) {
-        a = (a + p[i]) % 65521;
-        b = (b + a) % 65521;
-    }
-    return b << 16 | a;
-}
+static void mktmp(char *buf) { mktmp_prefix(buf, "zkd_snap_"); }
 
 static char *pjoin(char *buf, const char *dir, const char *name)
 {

@@ -28,35 +28,11 @@
 #include "zkd_records.h"
 #include "zkd_sync.h"
 #include "zkd_txnlog.h"
+#include "unit_util.h"
 
 /* ------------------------------------------------------------- helpers */
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void rmtree(const char *dir) { nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS); }
-
-static void mktmp(char *buf)
-{
-    strcpy(buf, "/tmp/zkd_txnlog_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(buf));
-}
-
-/* Test-local Adler-32, independent of the code under test. */
-static uint32_t t_adler(const uint8_t *p, size_t n)
-{
-    uint32_t a = 1, b = 0;
-    for (size_t i = 0; i < n; i++) {
-        a = (a + p[i]) % 65521;
-        b = (b + a) % 65521;
-    }
-    return b << 16 | a;
-}
+static void mktmp(char *buf) { mktmp_prefix(buf, "zkd_txnlog_"); }
 
 /* A realistic txn: TxnHeader + CreateTxn for /n<zxid> with @dlen data bytes. */
 static uint8_t *mk_txn(int64_t zxid, size_t dlen, size_t *len)
