@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "kz_log.h"
+#include "zkd_quorum.h"
 #include "zkd_server.h"
 
 #define ZKD_COMP       "NIOServerCnxn"
@@ -171,6 +172,9 @@ static void zkd_cnxn_detach(zkd_conn *c)
     if (c->session && c->session->conn == c)
         c->session->conn = NULL;
     c->session = NULL;
+    if (c->revalidating && s->q && s->q->learner)
+        zkd_learner_conn_gone(s->q->learner, c);
+    c->revalidating = false;
     zkd_watch_remove_watcher(s->watches, c);
     zkd_req *r = c->qhead;
     while (r) {
@@ -184,6 +188,13 @@ static void zkd_cnxn_detach(zkd_conn *c)
     }
     c->qhead = c->qtail = NULL;
     c->qlen = 0;
+}
+
+void zkd_cnxn_close_clients(zkd_server *s)
+{
+    for (zkd_conn *c = s->conns; c; c = c->next)
+        if (!c->closing && !c->flw)
+            zkd_cnxn_close(c, "the server left the serving state");
 }
 
 void zkd_cnxn_close_all(zkd_server *s)
@@ -281,6 +292,8 @@ static void zkd_cnxn_connect_fail(zkd_conn *c)
     zkd_cnxn_close(c, "session expired or invalid");
 }
 
+static void zkd_cnxn_attach(zkd_conn *c, zkd_session *se, int32_t timeout);
+
 static void zkd_cnxn_handshake(zkd_conn *c, const uint8_t *p, size_t len)
 {
     zkd_server *s = c->srv;
@@ -293,6 +306,11 @@ static void zkd_cnxn_handshake(zkd_conn *c, const uint8_t *p, size_t len)
         return;
     }
     c->ro_flag_sent = kz_rd_left(&r) >= 1;
+    if (!s->serving) {
+        kz_arena_reset(&a);
+        zkd_cnxn_close(c, "ZooKeeperServer not running");
+        return;
+    }
     int64_t last = zkd_dt_last_zxid(s->dt);
     if (cr.lastZxidSeen > last) {
         kz_info("ZooKeeperServer", "Refusing session request for client %s as it has seen zxid 0x%llx our last zxid is 0x%llx client must try another server",
@@ -317,18 +335,16 @@ static void zkd_cnxn_handshake(zkd_conn *c, const uint8_t *p, size_t len)
         req->connect.timeOut = timeout;
         req->conn = c;
         req->recv_us = zkd_mono_us();
+        req->is_txn = true;
         kz_arena_reset(&a);
-        if (zkd_prep_internal(s, req)) {
-            zkd_req_free(req);
-            zkd_cnxn_close(c, "cannot create session");
-            return;
-        }
-        req->conn = c;
         c->qhead = c->qtail = req;
         c->qlen = 1;
         s->outstanding++;
         bufferevent_disable(c->bev, EV_READ); /* nothing else until connected */
-        zkd_server_log_txn(s, req);
+        if (zkd_server_submit(s, req, NULL, 0)) {
+            zkd_cnxn_close(c, "cannot create session");
+            return;
+        }
         return;
     }
     zkd_session *se = zkd_session_get(s, cr.sessionId);
@@ -338,14 +354,52 @@ static void zkd_cnxn_handshake(zkd_conn *c, const uint8_t *p, size_t len)
         zkd_cnxn_close(se->conn, "session reconnecting on a new connection");
     uint8_t pw[16];
     zkd_session_passwd(cr.sessionId, pw);
-    bool ok = se && !se->closing && cr.passwd.len == 16 && memcmp(cr.passwd.s, pw, 16) == 0;
+    bool pw_ok = cr.passwd.len == 16 && memcmp(cr.passwd.s, pw, 16) == 0;
     kz_arena_reset(&a);
-    if (!ok) {
+    if (pw_ok && s->q && s->q->learner) {
+        /* Learner.validateSession: the leader owns the session table. */
+        c->revalidating = true;
+        c->reval_timeout = timeout;
+        bufferevent_disable(c->bev, EV_READ);
+        zkd_learner_revalidate(s->q->learner, c, cr.sessionId, timeout);
+        return;
+    }
+    if (!pw_ok || !se || se->closing) {
         kz_info("ZooKeeperServer", "Invalid session 0x%llx for client %s, probably expired",
                 (unsigned long long)cr.sessionId, c->peer_str);
         zkd_cnxn_connect_fail(c);
         return;
     }
+    zkd_cnxn_attach(c, se, timeout);
+}
+
+void zkd_cnxn_revalidated(zkd_conn *c, int64_t sid, bool valid)
+{
+    zkd_server *s = c->srv;
+    c->revalidating = false;
+    zkd_session *se = valid ? zkd_session_get(s, sid) : NULL;
+    if (valid && !se)
+        se = zkd_session_add(s, sid, c->reval_timeout); /* its createSession is not applied here yet */
+    if (!se || se->closing) {
+        kz_info("ZooKeeperServer", "Invalid session 0x%llx for client %s, probably expired", (unsigned long long)sid,
+                c->peer_str);
+        zkd_cnxn_connect_fail(c);
+        return;
+    }
+    if (se->conn && se->conn != c)
+        zkd_cnxn_close(se->conn, "session reconnecting on a new connection");
+    bufferevent_enable(c->bev, EV_READ);
+    zkd_cnxn_attach(c, se, c->reval_timeout);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)))
+        zkd_cnxn_read_cb(c->bev, c);
+}
+
+/* Finishes a reconnect: @c now carries session @se. */
+static void zkd_cnxn_attach(zkd_conn *c, zkd_session *se, int32_t timeout)
+{
+    zkd_server *s = c->srv;
+    uint8_t pw[16];
+    zkd_session_passwd(se->id, pw);
     se->conn = c;
     se->timeout = timeout;
     zkd_session_touch(s, se);
@@ -488,11 +542,18 @@ static void zkd_cnxn_request(zkd_conn *c, const uint8_t *p, size_t len)
         c->last_cxid = xid;
         if (type == ZKD_OP_CLOSE_SESSION)
             c->session->closing = true;
-        if (zkd_prep_request(s, req, c) != 0) {
+        req->is_txn = true; /* answered once its txn is applied */
+        if (zkd_server_submit(s, req, c->auth, c->nauth) != 0) {
+            req->is_txn = false;
             zkd_cnxn_close(c, "undecodable write request");
             return;
         }
-        zkd_server_log_txn(s, req);
+    } else if (type == ZKD_OP_SYNC && s->q) {
+        req->is_txn = true;
+        if (!zkd_server_sync(s, req)) {
+            req->is_txn = false;
+            zkd_cnxn_pump(c);
+        }
     } else {
         zkd_cnxn_pump(c);
     }

@@ -115,7 +115,12 @@ static void zkd_final_reply_txn(zkd_server *s, zkd_req *req, const zkd_apply_res
 static void zkd_final_connected(zkd_server *s, zkd_req *req)
 {
     zkd_conn *c = req->conn;
-    zkd_session *se = zkd_session_add(s, req->session_id, req->connect.timeOut);
+    /* The timeout comes from the txn: on a learner the request may be
+     * another server's (TxnHeader is 32 bytes, then CreateSessionTxn). */
+    int32_t timeout = req->connect.timeOut;
+    if (req->txn && req->txn_len >= 36)
+        timeout = (int32_t)kz_load_be32(req->txn + 32);
+    zkd_session *se = zkd_session_add(s, req->session_id, timeout);
     if (!se) {
         if (c)
             zkd_cnxn_close(c, "out of memory");

@@ -36,8 +36,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "zkd: %s\n", err);
         return 1;
     }
-    if (!zkd_config_standalone(&cfg))
-        kz_warn("QuorumPeerMain", "server.N lines found: quorum mode is not available yet, running standalone");
     zkd_server srv;
     int rc = zkd_server_init(&srv, &cfg) == 0 ? zkd_server_run(&srv) : -1;
     zkd_server_fini(&srv);

@@ -707,7 +707,12 @@ static int zkd_prep_any(zkd_server *s, zkd_req *req, const zkd_auth_id *ids, uin
     int32_t type = req->type;
     zkd_change *mark = s->changes->tail;
     int rc;
-    switch (req->type) {
+    /* SessionTracker.checkSession (internal requests carry session 0) */
+    bool check = req->type != ZKD_OP_CREATE_SESSION && req->session_id != 0;
+    zkd_session *se = check ? zkd_session_get(s, req->session_id) : NULL;
+    if (check && (!se || (se->closing && req->type != ZKD_OP_CLOSE_SESSION))) {
+        rc = ZKD_ERR_SESSIONEXPIRED; /* SessionTracker.checkSession */
+    } else switch (req->type) {
     case ZKD_OP_CREATE_SESSION: {
         zkd_CreateSessionTxn t = { req->connect.timeOut };
         zkd_encode(CreateSessionTxn, &t, &body);
@@ -742,6 +747,11 @@ static int zkd_prep_any(zkd_server *s, zkd_req *req, const zkd_auth_id *ids, uin
 int zkd_prep_request(zkd_server *s, zkd_req *req, zkd_conn *c)
 {
     return zkd_prep_any(s, req, c ? c->auth : NULL, c ? c->nauth : 0);
+}
+
+int zkd_prep_with_ids(zkd_server *s, zkd_req *req, const zkd_auth_id *ids, uint32_t nids)
+{
+    return zkd_prep_any(s, req, ids, nids);
 }
 
 int zkd_prep_internal(zkd_server *s, zkd_req *req)

@@ -23,6 +23,7 @@
 
 #include "kz_log.h"
 #include "zkd_db.h"
+#include "zkd_quorum.h"
 #include "zkd_snap.h"
 #include "zkd_sync.h"
 
@@ -166,8 +167,86 @@ static void zkd_server_durable(void *ctx, int64_t zxid)
         exit(2);
     }
     s->durable_zxid = zxid;
-    zkd_final_durable(s, zxid);
+    if ((!s->sync && s->q) || (!s->q && !zkd_config_standalone(s->cfg)))
+        return; /* closing the database, or shutting down: a peer only applies what its quorum committed */
+    if (s->q && s->q->leader)
+        zkd_leader_durable(s->q->leader, zxid); /* commits need a quorum */
+    else if (s->q && s->q->learner)
+        zkd_learner_durable(s->q->learner, zxid); /* ACKs; commits come from the leader */
+    else if (!s->q)
+        zkd_final_durable(s, zxid);
     zkd_server_maybe_snapshot(s);
+}
+
+zkd_role zkd_server_role(const zkd_server *s) { return s->q ? s->q->role : ZKD_ROLE_STANDALONE; }
+
+bool zkd_server_is_master(const zkd_server *s)
+{
+    zkd_role r = zkd_server_role(s);
+    return s->serving && (r == ZKD_ROLE_STANDALONE || r == ZKD_ROLE_LEADING);
+}
+
+int zkd_server_submit(zkd_server *s, zkd_req *req, const zkd_auth_id *ids, uint32_t nids)
+{
+    zkd_auth_id su = { "super", "" };
+    if (!ids) {
+        ids = &su;
+        nids = 1;
+    }
+    if (s->q && s->q->learner)
+        return zkd_learner_submit(s->q->learner, req, ids, nids);
+    if (s->q && s->q->leader)
+        return zkd_leader_submit(s->q->leader, req, ids, nids);
+    if (s->q) { /* looking: nothing can be written */
+        req->is_txn = false;
+        req->err = ZKD_ERR_CONNECTIONLOSS;
+        return ZKD_ERR_CONNECTIONLOSS;
+    }
+    int rc = zkd_prep_with_ids(s, req, ids, nids);
+    if (rc)
+        return rc;
+    zkd_server_log_txn(s, req);
+    return 0;
+}
+
+bool zkd_server_sync(zkd_server *s, zkd_req *req)
+{
+    if (s->q && s->q->learner) {
+        zkd_learner_sync(s->q->learner, req);
+        return true;
+    }
+    if (s->q && s->q->leader)
+        return zkd_leader_sync(s->q->leader, req);
+    return false;
+}
+
+void zkd_server_session_touched(zkd_server *s, int64_t sid, int32_t timeout)
+{
+    if (s->q && s->q->learner)
+        zkd_learner_touch(s->q->learner, sid, timeout);
+}
+
+void zkd_server_set_serving(zkd_server *s, bool on)
+{
+    if (s->serving == on)
+        return;
+    s->serving = on;
+    if (!on)
+        zkd_cnxn_close_clients(s);
+}
+
+int zkd_server_snapshot_now(zkd_server *s)
+{
+    char dir[PATH_MAX];
+    zkd_db_cfg dc = zkd_server_db_cfg(s);
+    int rc = zkd_db_dirs(&dc, dir, NULL);
+    if (rc == 0)
+        rc = zkd_snap_write(s->dt, dir, zkd_dt_last_zxid(s->dt));
+    if (rc == 0) {
+        s->txns_since_snap = 0;
+        zkd_sync_roll(s->sync);
+    }
+    return rc;
 }
 
 /* ----------------------------------------------- containers and TTL nodes */
@@ -183,11 +262,8 @@ static void zkd_server_delete_container(zkd_server *s, const zkd_node *n)
     req->payload_len = n->path_len;
     req->type = ZKD_OP_DELETE_CONTAINER;
     req->recv_us = zkd_mono_us();
-    if (zkd_prep_internal(s, req)) {
+    if (zkd_server_submit(s, req, NULL, 0))
         zkd_req_free(req);
-        return;
-    }
-    zkd_server_log_txn(s, req);
 }
 
 /* ContainerManager.getCandidates: empty containers that once had a child,
@@ -197,7 +273,7 @@ static void zkd_server_container_check(evutil_socket_t fd, short what, void *arg
     (void)fd;
     (void)what;
     zkd_server *s = arg;
-    size_t n, budget = (size_t)s->cfg->container_max_per_minute;
+    size_t n, budget = zkd_server_is_master(s) ? (size_t)s->cfg->container_max_per_minute : 0;
     int64_t now = zkd_now_ms();
     zkd_node *const *v = zkd_dt_containers(s->dt, &n);
     /* Collect first: deleting changes the sets (after apply, not here, but
@@ -244,6 +320,96 @@ static int zkd_server_restore_sessions_cb(void *ctx, int64_t sid, int32_t timeou
     return zkd_session_add(s, sid, timeout) ? 0 : KZ_ENOMEM;
 }
 
+/* Restores the tree from disk, rebuilds the sessions and the pipeline
+ * state from it and starts the sync thread. */
+static int zkd_server_db_open(zkd_server *s)
+{
+    zkd_db_cfg dc = zkd_server_db_cfg(s);
+    zkd_db_info info;
+    int64_t t0 = zkd_mono_us();
+    int rc = zkd_db_restore(&dc, &s->dt, &info);
+    if (rc) {
+        kz_error(ZKD_COMP, "Unable to load database on disk: %s", strerror(-rc));
+        return -1;
+    }
+    kz_info(ZKD_COMP, "Loaded snapshot 0x%llx and %lld txns in %lld ms, last zxid 0x%llx",
+            (unsigned long long)info.snap_zxid, (long long)info.replayed, (long long)(zkd_mono_us() - t0) / 1000,
+            (unsigned long long)info.last_zxid);
+    s->next_zxid = s->durable_zxid = info.last_zxid;
+    if (zkd_prep_init(s) || zkd_session_init(s))
+        return -1;
+    zkd_dt_hooks hooks = { zkd_server_trigger, s };
+    zkd_dt_set_hooks(s->dt, &hooks);
+    if (zkd_dt_session_walk(s->dt, zkd_server_restore_sessions_cb, s))
+        return -1;
+    s->sync = zkd_sync_start(s->base, info.log_dir, (int64_t)s->cfg->pre_alloc_size * 1024, s->cfg->force_sync,
+                             zkd_server_durable, s);
+    return s->sync ? 0 : -1;
+}
+
+/* Stops the sync thread (everything queued is written) and drops the tree,
+ * the sessions and the txns in flight. Client connections must be gone. */
+static void zkd_server_db_close(zkd_server *s)
+{
+    zkd_sync *sy = s->sync;
+    s->sync = NULL; /* the final report of zkd_sync_stop only records */
+    zkd_sync_stop(sy);
+    if (s->snap_pid > 0) {
+        zkd_snap_wait(s->snap_pid);
+        s->snap_pid = 0;
+    }
+    while (s->txq_head) {
+        zkd_req *r = s->txq_head;
+        s->txq_head = r->tnext;
+        zkd_req_free(r);
+    }
+    s->txq_tail = NULL;
+    zkd_session_fini(s);
+    zkd_prep_fini(s);
+    zkd_dt_free(s->dt);
+    s->dt = NULL;
+}
+
+int zkd_server_db_reload(zkd_server *s, int64_t truncate_to)
+{
+    zkd_cnxn_close_clients(s);
+    zkd_server_db_close(s);
+    if (truncate_to >= 0) {
+        char dir[PATH_MAX];
+        zkd_db_cfg dc = zkd_server_db_cfg(s);
+        int rc = zkd_db_dirs(&dc, NULL, dir);
+        if (rc == 0)
+            rc = zkd_txnlog_truncate(dir, truncate_to);
+        if (rc) {
+            kz_error(ZKD_COMP, "Unable to truncate the txn log to 0x%llx: %s", (unsigned long long)truncate_to,
+                     strerror(-rc));
+            return -1;
+        }
+    }
+    return zkd_server_db_open(s);
+}
+
+int zkd_server_db_replace(zkd_server *s, zkd_datatree *dt)
+{
+    /* Sessions and outstanding changes describe the old tree. */
+    while (s->txq_head) {
+        zkd_req *r = s->txq_head;
+        s->txq_head = r->tnext;
+        zkd_req_free(r);
+    }
+    s->txq_tail = NULL;
+    zkd_session_fini(s);
+    zkd_prep_fini(s);
+    zkd_dt_free(s->dt);
+    s->dt = dt;
+    s->next_zxid = zkd_dt_last_zxid(dt);
+    if (zkd_prep_init(s) || zkd_session_init(s))
+        return -1;
+    zkd_dt_hooks hooks = { zkd_server_trigger, s };
+    zkd_dt_set_hooks(s->dt, &hooks);
+    return zkd_dt_session_walk(s->dt, zkd_server_restore_sessions_cb, s) ? -1 : 0;
+}
+
 int zkd_server_init(zkd_server *s, zkd_config *cfg)
 {
     memset(s, 0, sizeof *s);
@@ -261,27 +427,7 @@ int zkd_server_init(zkd_server *s, zkd_config *cfg)
     }
     if (cfg->super_digest)
         s->super_digest = strdup(cfg->super_digest);
-    zkd_db_cfg dc = zkd_server_db_cfg(s);
-    zkd_db_info info;
-    int64_t t0 = zkd_mono_us();
-    int rc = zkd_db_restore(&dc, &s->dt, &info);
-    if (rc) {
-        kz_error(ZKD_COMP, "Unable to load database on disk: %s", strerror(-rc));
-        return -1;
-    }
-    kz_info(ZKD_COMP, "Loaded snapshot 0x%llx and %lld txns in %lld ms, last zxid 0x%llx",
-            (unsigned long long)info.snap_zxid, (long long)info.replayed, (long long)(zkd_mono_us() - t0) / 1000,
-            (unsigned long long)info.last_zxid);
-    s->next_zxid = s->durable_zxid = info.last_zxid;
-    if (!(s->watches = zkd_watch_new(zkd_server_watch_deliver, s)) || zkd_prep_init(s) || zkd_session_init(s))
-        return -1;
-    zkd_dt_hooks hooks = { zkd_server_trigger, s };
-    zkd_dt_set_hooks(s->dt, &hooks);
-    if (zkd_dt_session_walk(s->dt, zkd_server_restore_sessions_cb, s))
-        return -1;
-    s->sync = zkd_sync_start(s->base, info.log_dir, (int64_t)cfg->pre_alloc_size * 1024, cfg->force_sync,
-                             zkd_server_durable, s);
-    if (!s->sync)
+    if (!(s->watches = zkd_watch_new(zkd_server_watch_deliver, s)) || zkd_server_db_open(s))
         return -1;
     zkd_server_new_snap_threshold(s);
     s->snap_ev = event_new(s->base, -1, 0, zkd_server_snap_check, s);
@@ -308,9 +454,11 @@ int zkd_server_init(zkd_server *s, zkd_config *cfg)
                  cfg->client_port_address ? cfg->client_port_address : "0.0.0.0", cfg->client_port, strerror(errno));
         return -1;
     }
-    s->serving = true;
     kz_info("NIOServerCnxnFactory", "binding to port %s:%d",
             cfg->client_port_address ? cfg->client_port_address : "0.0.0.0", cfg->client_port);
+    if (!zkd_config_standalone(cfg))
+        return zkd_quorum_start(s); /* serves once it leads or follows */
+    s->serving = true;
     return 0;
 }
 
@@ -325,6 +473,7 @@ void zkd_server_fini(zkd_server *s)
         evconnlistener_free(s->listener);
     s->listener = NULL;
     s->serving = false;
+    zkd_quorum_stop(s);
     /* Flush what is queued so acknowledged-to-be writes are not lost. */
     zkd_sync_stop(s->sync);
     s->sync = NULL;

@@ -39,6 +39,16 @@ typedef struct zkd_conn zkd_conn;
 typedef struct zkd_session zkd_session;
 typedef struct zkd_req zkd_req;
 typedef struct zkd_sync zkd_sync;
+typedef struct zkd_quorum zkd_quorum;
+
+/* What this server is doing (QuorumPeer.ServerState plus standalone). */
+typedef enum {
+    ZKD_ROLE_STANDALONE,
+    ZKD_ROLE_LOOKING,
+    ZKD_ROLE_LEADING,
+    ZKD_ROLE_FOLLOWING,
+    ZKD_ROLE_OBSERVING,
+} zkd_role;
 
 /* Latency and counters shown by srvr/stat/cons/mntr. */
 typedef struct zkd_lat {
@@ -81,6 +91,7 @@ struct zkd_req {
     size_t txn_len;
     zkd_ConnectRequest connect; /* for createSession */
     bool connect_ro;
+    int64_t sync_zxid;       /* leader: a sync waits until this zxid is applied */
 };
 
 struct zkd_conn {
@@ -100,6 +111,8 @@ struct zkd_conn {
     bool throttled;          /* paused by globalOutstandingLimit */
     bool flw;                /* answering a four-letter word */
     bool ro_flag_sent;       /* client sent the readOnly byte */
+    bool revalidating;       /* learner: waiting for the leader's REVALIDATE answer */
+    int32_t reval_timeout;
     zkd_req *qhead, *qtail;  /* requests not yet answered, in order */
     uint32_t qlen;
     zkd_auth_id *auth;
@@ -134,6 +147,7 @@ struct zkd_server {
     zkd_sync *sync;
     zkd_stats stats;
     bool serving;
+    zkd_quorum *q;           /* ensemble mode, NULL when standalone */
     /* connections */
     zkd_conn *conns;
     size_t nconns;
@@ -173,8 +187,31 @@ int zkd_server_run(zkd_server *s);
 void zkd_server_fini(zkd_server *s);
 int64_t zkd_now_ms(void);   /* wall clock */
 int64_t zkd_mono_us(void);  /* monotonic */
-/* Hands a prepared txn to the sync thread (takes req->txn). */
+/* Queues @req (with its txn) in the pending-txn queue and hands a copy of
+ * the txn to the sync thread. */
 void zkd_server_log_txn(zkd_server *s, zkd_req *req);
+/* The write path: standalone and leader prepare the txn and log (and
+ * propose) it; a learner forwards the request to the leader. @ids NULL:
+ * an internal request (super). Returns 0, or an error for a request that
+ * cannot be decoded (the caller closes the connection). */
+int zkd_server_submit(zkd_server *s, zkd_req *req, const zkd_auth_id *ids, uint32_t nids);
+/* A sync request in ensemble mode: true when it must wait (it is then
+ * answered later through the connection's queue). */
+bool zkd_server_sync(zkd_server *s, zkd_req *req);
+zkd_role zkd_server_role(const zkd_server *s);
+/* Standalone or leading: the server that expires sessions and containers. */
+bool zkd_server_is_master(const zkd_server *s);
+/* Closes the client connections and reloads the database from disk, first
+ * cutting the txn log after @truncate_to unless it is negative. Restarts
+ * the sync thread. Returns 0 or -1 (logged; the server cannot go on). */
+int zkd_server_db_reload(zkd_server *s, int64_t truncate_to);
+/* Replaces the tree (a learner's SNAP): sessions are rebuilt from it. */
+int zkd_server_db_replace(zkd_server *s, zkd_datatree *dt);
+/* Writes a snapshot of the current tree now (synchronously). */
+int zkd_server_snapshot_now(zkd_server *s);
+void zkd_server_set_serving(zkd_server *s, bool on);
+/* Learner: a session was used by one of our clients (reported in PINGs). */
+void zkd_server_session_touched(zkd_server *s, int64_t sid, int32_t timeout);
 
 /* ---- zkd_cnxn.c */
 int zkd_cnxn_listen(zkd_server *s);
@@ -189,6 +226,10 @@ void zkd_cnxn_send_event(zkd_conn *c, int type, const char *path, uint32_t len);
 /* Answers the queued requests of @c that can be answered now. */
 void zkd_cnxn_pump(zkd_conn *c);
 void zkd_cnxn_add_auth(zkd_conn *c, const char *scheme, const char *id);
+/* Closes every client connection (leaving the serving state). */
+void zkd_cnxn_close_clients(zkd_server *s);
+/* The leader's answer about the session @c asked to reattach. */
+void zkd_cnxn_revalidated(zkd_conn *c, int64_t sid, bool valid);
 
 /* ---- zkd_session.c */
 int zkd_session_init(zkd_server *s);
@@ -212,6 +253,8 @@ bool zkd_prep_is_write(int32_t type);
 int zkd_prep_request(zkd_server *s, zkd_req *req, zkd_conn *c);
 /* Builds a txn for an internal request (session expiry, container cleanup). */
 int zkd_prep_internal(zkd_server *s, zkd_req *req);
+/* Builds a txn with the given requester's auth ids (forwarded requests). */
+int zkd_prep_with_ids(zkd_server *s, zkd_req *req, const zkd_auth_id *ids, uint32_t nids);
 /* Forgets outstanding changes of txns up to @zxid (they are in the tree). */
 void zkd_prep_applied(zkd_server *s, int64_t zxid);
 

@@ -83,6 +83,8 @@ void zkd_session_touch(zkd_server *s, zkd_session *se)
 {
     if (se->closing)
         return;
+    if (s->q)
+        zkd_server_session_touched(s, se->id, se->timeout);
     int64_t at = zkd_round_up(s, zkd_now_ms() + se->timeout);
     if (at == se->expire_at)
         return;
@@ -138,12 +140,9 @@ static void zkd_session_expire(zkd_server *s, zkd_session *se)
     req->type = ZKD_OP_CLOSE_SESSION;
     req->session_id = se->id;
     req->recv_us = zkd_mono_us();
-    if (zkd_prep_internal(s, req) != 0) {
-        zkd_req_free(req);
-        return;
-    }
     /* The connection, if any, is closed once the txn is applied. */
-    zkd_server_log_txn(s, req);
+    if (zkd_server_submit(s, req, NULL, 0) != 0)
+        zkd_req_free(req);
 }
 
 static void zkd_session_tick(evutil_socket_t fd, short what, void *arg)
@@ -157,8 +156,8 @@ static void zkd_session_tick(evutil_socket_t fd, short what, void *arg)
         while (kz_map_get(&s->buckets, s->next_expire, &v)) {
             zkd_session *se = (zkd_session *)(uintptr_t)v;
             zkd_bucket_unlink(s, se);
-            if (s->serving)
-                zkd_session_expire(s, se);
+            if (zkd_server_is_master(s))
+                zkd_session_expire(s, se); /* learners leave it to the leader */
         }
         s->next_expire += s->cfg->tick_time;
     }
