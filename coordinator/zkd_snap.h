@@ -26,9 +26,24 @@
  *
  * Writing goes to snapshot.<zxid>.tmp (ZooKeeper's AtomicFileOutputStream
  * name), fsync, rename, fsync of the directory.
- * Error convention: 0 or a negative errno; -EBADMSG means a malformed file.
+ *
+ * SNAP synchronisation stream (LearnerHandler.run after syncFollower,
+ * Learner.syncWithLeader case SNAP, ZKDatabase.serializeSnapshot and
+ * deserializeSnapshot, SerializeUtils, DataTree.serialize): after the
+ * QuorumPacket SNAP(zxid = the leader's last processed zxid) the leader
+ * writes on the quorum stream, with no length prefix, no FileHeader and no
+ * checksum, exactly the body above (sessions, ACL cache, nodes, terminator
+ * "/"), then the ustring "BenWasHere" (i32 10 + 10 bytes). Nothing else:
+ * the ZxidDigest and the seals are written only by FileSnap. The learner
+ * clears its database, reads the body, checks the signature and sets its
+ * last processed zxid to the SNAP packet's zxid; the next thing on the
+ * stream is the NEWLEADER QuorumPacket.
+ *
+ * Error convention: 0 or a negative errno; -EBADMSG means a malformed file
+ * or stream.
  * Locality: the loop thread forks; the child only reads the (copy-on-write)
- * tree and never logs (another thread may hold the log mutex at fork time). */
+ * tree and never logs (another thread may hold the log mutex at fork time).
+ * The stream functions are plain code on caller-owned memory. */
 #ifndef ZKD_SNAP_H
 #define ZKD_SNAP_H
 
@@ -36,6 +51,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "kz_buf.h"
 #include "zkd_datatree.h"
 #include "zkd_txnlog.h"
 
@@ -45,7 +61,8 @@ int zkd_snap_write(const zkd_datatree *dt, const char *dir, int64_t zxid);
 
 /* Loads the snapshot at @path into @dt, which must be fresh from zkd_dt_new
  * (on failure @dt holds part of the file: free it). Checks the magic, every
- * length against the bytes left, the parent of each node, and the seal.
+ * length against the bytes left (and ZKD_SNAP_STREAM_MAX_STR), the parent
+ * of each node, and the seal.
  * Sets the tree's last zxid. Returns the zxid from the file name (>= 0) or
  * -errno (-EBADMSG for a malformed or unsealed file, -EINVAL for a name that
  * is not snapshot.<hex>). */
@@ -74,5 +91,61 @@ int zkd_snap_poll(pid_t pid);
 
 /* Blocking version of zkd_snap_poll (shutdown and tests). 0 or -errno. */
 int zkd_snap_wait(pid_t pid);
+
+/* ------------------------------------------------- SNAP sync stream */
+
+#define ZKD_SNAP_SIGNATURE "BenWasHere" /* ends the SNAP body on the stream */
+/* Longest ustring/buffer accepted in a stream (exclusive): bigger lengths
+ * are taken as corruption rather than waited for. */
+#define ZKD_SNAP_STREAM_MAX_STR (1L << 30)
+
+/* Appends to @w the SNAP body of @dt (sessions, ACL cache, nodes, terminator
+ * "/") as ZooKeeper's leader writes it: no FileHeader, no seal, and without
+ * the "BenWasHere" signature, which the caller appends. Returns 0 or -ENOMEM
+ * (@w->err is then set too). */
+int zkd_snap_encode_stream(const zkd_datatree *dt, kz_wr *w);
+
+/* Incremental scanner finding where body + signature end in a stream that
+ * arrives in pieces. The receiver appends to one growing buffer and passes
+ * the whole buffer each time (it may move: only offsets are kept); the
+ * scanner resumes where it stopped, so the total work is linear in the
+ * stream. Fixed-size records (sessions, node stats) are skipped in bulk.
+ * Checks: counts >= 0; ustring/buffer lengths >= -1 and below
+ * ZKD_SNAP_STREAM_MAX_STR; node paths and the signature not null; ACL
+ * vectors not null (ZooKeeper's reader rejects them); the signature is
+ * exactly "BenWasHere". It does not check the tree's shape (decode does). */
+typedef struct zkd_snap_scan {
+    size_t pos;    /* bytes consumed: everything before pos is checked */
+    size_t limit;  /* 0: none; else the body + signature may not exceed it */
+    int64_t left;  /* sessions or ACL cache entries still to come */
+    int32_t acls;  /* ACLs still to come in the current cache entry */
+    int32_t slen;  /* length of the ustring being skipped, or INT32_MIN */
+    int state;     /* private */
+    int err;       /* sticky result once negative */
+} zkd_snap_scan;
+
+/* Starts a scan at offset 0 with no limit (set sc->limit afterwards to bound
+ * how far it may read, e.g. against a hostile leader). */
+void zkd_snap_scan_init(zkd_snap_scan *sc);
+
+/* Scans @buf[0..@len) from where the previous call stopped; @buf must hold
+ * the same bytes as before plus any new ones (@len never shrinks). Returns
+ * the total length of body + signature (> 0) once they are complete (bytes
+ * after it belong to the next packets and are not looked at), 0 when more
+ * bytes are needed, -EBADMSG when the stream is malformed, -EFBIG when it
+ * would exceed sc->limit, -EINVAL when @len is less than what was already
+ * consumed. Results are sticky: after > 0 or < 0, every call returns the
+ * same. Never reads past @len. */
+long zkd_snap_scan_feed(zkd_snap_scan *sc, const uint8_t *buf, size_t len);
+
+/* Loads a complete SNAP body into @dt, fresh from zkd_dt_new (on failure it
+ * holds part of the stream: free it). @p/@len is exactly what the scanner
+ * delimited: the body AND the "BenWasHere" signature, nothing after it
+ * (trailing bytes are rejected). Same checks as zkd_snap_read (lengths
+ * against the bytes left and ZKD_SNAP_STREAM_MAX_STR, known ACL indexes,
+ * parents before children) plus the signature; restores the sessions. Does
+ * not set the last zxid: the caller takes it from the SNAP packet. Logs a
+ * malformed stream. Returns 0, -EBADMSG or -ENOMEM. */
+int zkd_snap_decode_stream(zkd_datatree *dt, const uint8_t *p, size_t len);
 
 #endif

@@ -11,7 +11,12 @@
  *  08 fresh restore writes snapshot.0; logs without snapshots refuse
  *  09 restore cuts a torn log tail; separate dataLogDir
  *  10 purge keeps the newest N snapshots and the logs they need
- *  11 epoch files */
+ *  11 epoch files
+ *  12 SNAP stream round trip: encode appends the file body byte for byte,
+ *     scan finds body + signature, decode restores sessions/ACLs/nodes
+ *  13 scanner fed byte by byte, in random chunks, from a moving buffer,
+ *     never re-reading consumed bytes; a big tree with a 200 KB node
+ *  14 truncated, corrupted and hand-made bad streams are rejected */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -847,6 +852,442 @@ START_TEST(t11_epochs)
 }
 END_TEST
 
+
+/* ------------------------------------------------------ 12 SNAP stream */
+
+static const uint8_t sig_bytes[14] = { 0, 0, 0, 10, 'B', 'e', 'n', 'W', 'a', 's', 'H', 'e', 'r', 'e' };
+
+/* Encodes @dt as the leader sends it: @pre junk bytes (the packets before),
+ * body, signature, @post junk bytes (the packets after). *body_off and
+ * *end give the body's start and the end of the signature. */
+static uint8_t *stream_of(const zkd_datatree *dt, size_t pre, size_t post, size_t *body_off, size_t *end,
+                          size_t *total)
+{
+    kz_wr w = KZ_WR_INIT;
+    for (size_t i = 0; i < pre; i++)
+        kz_wr_u8(&w, (uint8_t)(0xa0 + i));
+    *body_off = w.len;
+    ck_assert_int_eq(zkd_snap_encode_stream(dt, &w), 0);
+    kz_wr_str(&w, KZ_STR_LIT(ZKD_SNAP_SIGNATURE));
+    *end = w.len;
+    for (size_t i = 0; i < post; i++)
+        kz_wr_u8(&w, 0xee);
+    ck_assert_int_eq(w.err, 0);
+    return kz_wr_steal(&w, total);
+}
+
+START_TEST(t12_stream_roundtrip)
+{
+    char dir[64], path[PATH_MAX];
+    mktmp(dir);
+    for (int upto = 13; upto <= NTXN; upto += NTXN - 13) { /* 13: two sessions, 16: one */
+        zkd_datatree *dt = script_tree(upto);
+        size_t off, end, total;
+        uint8_t *b = stream_of(dt, 7, 33, &off, &end, &total);
+        ck_assert_uint_eq(off, 7);
+        ck_assert_uint_eq(total, end + 33);
+        ck_assert_mem_eq(b + end - 14, sig_bytes, 14);
+        static const uint8_t slash[5] = { 0, 0, 0, 1, '/' };
+        ck_assert_mem_eq(b + end - 19, slash, 5); /* terminator just before the signature */
+
+        /* The body is the snapshot file minus FileHeader (16) and seal (13). */
+        ck_assert_int_eq(zkd_snap_write(dt, dir, upto), 0);
+        char name[32];
+        snprintf(name, sizeof name, "snapshot.%x", upto);
+        size_t n;
+        uint8_t *f = slurp(pjoin(path, dir, name), &n);
+        ck_assert_uint_eq(n - 16 - 13, end - 14 - off);
+        ck_assert_mem_eq(f + 16, b + off, n - 29);
+        free(f);
+
+        /* Scan from the body's start; bytes after the signature are ignored. */
+        zkd_snap_scan sc;
+        zkd_snap_scan_init(&sc);
+        long got = zkd_snap_scan_feed(&sc, b + off, total - off);
+        ck_assert_int_eq(got, (long)(end - off));
+        ck_assert_int_eq(zkd_snap_scan_feed(&sc, b + off, total - off), got); /* sticky */
+
+        zkd_datatree *back = zkd_dt_new();
+        ck_assert_int_eq(zkd_snap_decode_stream(back, b + off, (size_t)got), 0);
+        assert_trees_equal(dt, back, true);
+        ck_assert_uint_eq(zkd_dt_session_count(back), upto == 13 ? 2 : 1);
+        int32_t to = 0;
+        ck_assert(zkd_dt_session_get(back, 0x100, &to));
+        ck_assert_int_eq(to, 30000);
+        ck_assert_int_eq(zkd_dt_last_zxid(back), 0); /* the caller sets it from the SNAP packet */
+        size_t ne;
+        zkd_node *const *eph = zkd_dt_ephemerals(back, 0x100, &ne);
+        ck_assert_uint_eq(ne, 1);
+        ck_assert_str_eq(eph[0]->path, "/e");
+        const zkd_node *a = zkd_dt_get(back, "/a", 2);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_int_eq(a->data_len, 6);
+        ck_assert_mem_eq(a->data, "world!", 6);
+        const kz_jvec *acl = zkd_dt_acl_get(back, a->acl);
+        ck_assert_ptr_nonnull(acl);
+        ck_assert_int_eq(acl->n, 2);
+
+        /* Re-encoding the restored tree gives a stream of the same length
+         * that decodes to the same tree (session order may differ). */
+        size_t off2, end2, total2;
+        uint8_t *b2 = stream_of(back, 0, 0, &off2, &end2, &total2);
+        ck_assert_uint_eq(end2, end - off);
+        zkd_datatree *again = zkd_dt_new();
+        ck_assert_int_eq(zkd_snap_decode_stream(again, b2, end2), 0);
+        assert_trees_equal(dt, again, true);
+        zkd_dt_free(again);
+        free(b2);
+        zkd_dt_free(back);
+        free(b);
+        zkd_dt_free(dt);
+    }
+    /* The empty tree of a fresh server. */
+    zkd_datatree *dt = zkd_dt_new();
+    size_t off, end, total;
+    uint8_t *b = stream_of(dt, 0, 0, &off, &end, &total);
+    zkd_snap_scan sc;
+    zkd_snap_scan_init(&sc);
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, b, total), (long)total);
+    zkd_datatree *back = zkd_dt_new();
+    ck_assert_int_eq(zkd_snap_decode_stream(back, b, total), 0);
+    assert_trees_equal(dt, back, true);
+    zkd_dt_free(back);
+    free(b);
+    /* A writer already out of memory stays so. */
+    kz_wr w = KZ_WR_INIT;
+    w.err = KZ_ENOMEM;
+    ck_assert_int_eq(zkd_snap_encode_stream(dt, &w), -ENOMEM);
+    ck_assert_uint_eq(w.len, 0);
+    zkd_dt_free(dt);
+    rmtree(dir);
+}
+END_TEST
+
+/* --------------------------------------------- 13 incremental scanning */
+
+/* The script tree plus /big with @nkids children (some ephemeral, some with
+ * null data) and /big/huge holding @huge bytes. */
+static zkd_datatree *big_tree(int nkids, size_t huge)
+{
+    zkd_datatree *dt = script_tree(NTXN);
+    kz_arena a = KZ_ARENA_INIT;
+    int64_t zxid = 100;
+    char *blob = malloc(huge + 1);
+    ck_assert_ptr_nonnull(blob);
+    for (size_t i = 0; i < huge; i++)
+        blob[i] = (char)('a' + i % 26);
+    blob[huge] = '\0';
+    for (int i = -2; i < nkids; i++) {
+        char p[64], d[32];
+        kz_wr w = KZ_WR_INIT;
+        hdr(&w, 0x100, zxid++, ZKD_OP_CREATE);
+        if (i == -2) {
+            create_body(&w, "/big", "b", &acl_open, 1, false, 10);
+        } else if (i == -1) {
+            create_body(&w, "/big/huge", blob, &acl_read, 1, false, 1);
+        } else {
+            snprintf(p, sizeof p, "/big/n%05d", i);
+            snprintf(d, sizeof d, "data-%d", i);
+            create_body(&w, p, i % 7 == 0 ? NULL : d, i % 3 ? &acl_open : acl_digest, i % 3 ? 1 : 2,
+                        i % 5 == 0, i + 2);
+        }
+        ck_assert_int_eq(w.err, 0);
+        zkd_apply_result res;
+        ck_assert_int_eq(zkd_dt_apply(dt, w.base, w.len, &res, &a), 0);
+        ck_assert_int_eq(res.r.err, 0);
+        kz_wr_free(&w);
+        kz_arena_rewind(&a);
+    }
+    kz_arena_reset(&a);
+    free(blob);
+    return dt;
+}
+
+/* Feeds @b[0..@total) to a scanner through a buffer that grows by the chunk
+ * sizes @next_chunk gives and is reallocated (so it moves) at each step, as
+ * a receiver appending socket reads would. Asserts 0 until the end, then
+ * @want exactly when the end arrives. */
+static void feed_chunks(const uint8_t *b, size_t total, long want, uint32_t seed, size_t maxchunk)
+{
+    zkd_snap_scan sc;
+    zkd_snap_scan_init(&sc);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    long got = 0;
+    uint32_t x = seed;
+    while (len < total) {
+        x = x * 1103515245u + 12345u;
+        size_t k = maxchunk <= 1 ? 1 : 1 + (x >> 8) % maxchunk;
+        if (k > total - len)
+            k = total - len;
+        uint8_t *nb = malloc(len + k); /* a fresh block: the old address dies */
+        ck_assert_ptr_nonnull(nb);
+        if (len)
+            memcpy(nb, buf, len);
+        memcpy(nb + len, b + len, k);
+        free(buf);
+        buf = nb;
+        len += k;
+        size_t before = sc.pos;
+        got = zkd_snap_scan_feed(&sc, buf, len);
+        ck_assert_uint_ge(sc.pos, before); /* never goes back */
+        ck_assert_uint_le(sc.pos, len);
+        if (got != 0)
+            break;
+    }
+    ck_assert_int_eq(got, want);
+    ck_assert_uint_ge(len, (size_t)want); /* it did not answer before the end arrived */
+    ck_assert_uint_lt(len - (size_t)want, maxchunk > 1 ? maxchunk : 1);
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, buf, len), want);
+    free(buf);
+}
+
+START_TEST(t13_stream_incremental)
+{
+    zkd_datatree *dt = big_tree(400, 200000);
+    size_t off, end, total;
+    uint8_t *b = stream_of(dt, 0, 100, &off, &end, &total);
+    ck_assert_uint_gt(end, 200000);
+    long want = (long)end;
+
+    /* Byte by byte: 0 at every length short of the end. */
+    feed_chunks(b, total, want, 1, 1);
+    /* Random chunk sizes, small and large. */
+    for (uint32_t seed = 1; seed <= 20; seed++)
+        feed_chunks(b, total, want, seed, seed % 2 ? 13 : 70001);
+
+    /* Resumes instead of re-parsing: the bytes already consumed are not
+     * looked at again (garbage there changes nothing). */
+    uint8_t *c = malloc(total);
+    ck_assert_ptr_nonnull(c);
+    memcpy(c, b, total);
+    zkd_snap_scan sc;
+    zkd_snap_scan_init(&sc);
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, c, end - 5000), 0); /* past the big node */
+    ck_assert_uint_gt(sc.pos, end - 5000 - 100);
+    memset(c, 0xff, sc.pos);
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, c, total), want);
+    free(c);
+
+    /* The big node restores intact from what the scanner delimited. */
+    zkd_datatree *back = zkd_dt_new();
+    ck_assert_int_eq(zkd_snap_decode_stream(back, b, (size_t)want), 0);
+    ck_assert_uint_eq(zkd_dt_node_count(back), zkd_dt_node_count(dt));
+    const zkd_node *h = zkd_dt_get(back, "/big/huge", 9);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_int_eq(h->data_len, 200000);
+    ck_assert_int_eq(h->data[199999], 'a' + 199999 % 26);
+    ck_assert_uint_eq(zkd_dt_ephemeral_count(back), zkd_dt_ephemeral_count(dt));
+    const zkd_node *n7 = zkd_dt_get(back, "/big/n00007", 11);
+    ck_assert_ptr_nonnull(n7);
+    ck_assert_int_eq(n7->data_len, -1);
+    zkd_dt_free(back);
+
+    /* A limit: exactly the length passes, one byte less is -EFBIG (also
+     * when the bytes have not arrived yet). */
+    zkd_snap_scan_init(&sc);
+    sc.limit = (size_t)want;
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, b, total), want);
+    zkd_snap_scan_init(&sc);
+    sc.limit = (size_t)want - 1;
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, b, total), -EFBIG);
+    zkd_snap_scan_init(&sc);
+    sc.limit = 100000; /* inside the big node's data, which has not come yet */
+    long r = 0;
+    for (size_t len = 0; len <= total && r == 0; len += 4096)
+        r = zkd_snap_scan_feed(&sc, b, len);
+    ck_assert_int_eq(r, -EFBIG);
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, b, total), -EFBIG); /* sticky */
+    free(b);
+    zkd_dt_free(dt);
+}
+END_TEST
+
+/* ------------------------------------------------- 14 bad streams */
+
+/* A hand-made body: @nsess sessions, one ACL entry (index 1, @nacl ACLs of
+ * world:anyone), root "", then the nodes @paths (NULL-terminated) with
+ * ACL index @aclidx and data "d", the terminator and the signature. */
+static uint8_t *hand_stream(int32_t nsess, int32_t nacl, int64_t aclidx, const char *const *paths, size_t *len)
+{
+    kz_wr w = KZ_WR_INIT;
+    kz_wr_i32(&w, nsess);
+    for (int32_t i = 0; i < nsess; i++) {
+        kz_wr_i64(&w, 0x1000 + i);
+        kz_wr_i32(&w, 4000 + i);
+    }
+    kz_wr_i32(&w, 1);
+    kz_wr_i64(&w, 1);
+    kz_wr_i32(&w, nacl);
+    for (int32_t i = 0; i < nacl; i++)
+        zkd_encode(ACL, &acl_open, &w);
+    zkd_StatPersisted st = { 1, 2, 3, 4, 0, 0, 0, 0, 5 };
+    kz_wr_str(&w, KZ_STR_LIT(""));
+    kz_wr_str(&w, KZ_STR_NULL);
+    kz_wr_i64(&w, ZKD_ACL_OPEN_UNSAFE);
+    zkd_encode(StatPersisted, &st, &w);
+    for (size_t i = 0; paths && paths[i]; i++) {
+        kz_wr_str(&w, kz_str_c(paths[i]));
+        kz_wr_str(&w, KZ_STR_LIT("d"));
+        kz_wr_i64(&w, aclidx);
+        zkd_encode(StatPersisted, &st, &w);
+    }
+    kz_wr_str(&w, KZ_STR_LIT("/"));
+    kz_wr_str(&w, KZ_STR_LIT(ZKD_SNAP_SIGNATURE));
+    ck_assert_int_eq(w.err, 0);
+    return kz_wr_steal(&w, len);
+}
+
+static long scan_all(const uint8_t *b, size_t len)
+{
+    zkd_snap_scan sc;
+    zkd_snap_scan_init(&sc);
+    return zkd_snap_scan_feed(&sc, b, len);
+}
+
+static int decode_all(const uint8_t *b, size_t len)
+{
+    zkd_datatree *t = zkd_dt_new();
+    ck_assert_ptr_nonnull(t);
+    int rc = zkd_snap_decode_stream(t, b, len);
+    zkd_dt_free(t);
+    return rc;
+}
+
+/* Offsets in a hand_stream(nsess, nacl, ...) body. */
+#define HS_ACL_N(ns)        (4 + 12 * (size_t)(ns))
+#define HS_ACL_VEC(ns)      (HS_ACL_N(ns) + 4 + 8)
+#define HS_ROOT(ns, na)     (HS_ACL_VEC(ns) + 4 + 23 * (size_t)(na)) /* ACL world:anyone = 4+9+10 */
+#define HS_ROOT_DATA(ns, na) (HS_ROOT(ns, na) + 4)
+
+START_TEST(t14_stream_bad)
+{
+    kz_log_set_level(KZ_LOG_FATAL);
+    static const char *const good_paths[] = { "/x", "/x/y", "/zookeeper/z", NULL };
+    size_t n;
+    uint8_t *b = hand_stream(2, 1, 1, good_paths, &n);
+    ck_assert_int_eq(scan_all(b, n), (long)n);
+    zkd_datatree *t = zkd_dt_new();
+    ck_assert_int_eq(zkd_snap_decode_stream(t, b, n), 0);
+    ck_assert_ptr_nonnull(zkd_dt_get(t, "/x/y", 4));
+    ck_assert_uint_eq(zkd_dt_session_count(t), 2);
+    ck_assert_ptr_null(zkd_dt_get(t, "/", 1)->data);
+    zkd_dt_free(t);
+
+    /* Every truncation: the scanner waits (0), decode refuses. */
+    for (size_t k = 0; k < n; k++) {
+        ck_assert_int_eq(scan_all(b, k), 0);
+        ck_assert_int_eq(decode_all(b, k), -EBADMSG);
+    }
+    /* Trailing bytes are not part of the body. */
+    uint8_t *c = malloc(n + 1);
+    memcpy(c, b, n);
+    c[n] = 0;
+    ck_assert_int_eq(scan_all(c, n + 1), (long)n);
+    ck_assert_int_eq(decode_all(c, n + 1), -EBADMSG);
+
+    /* Every single-bit flip: no crash, and scanner and decoder agree that a
+     * stream the scanner refuses or cannot finish is not decoded. */
+    for (size_t i = 0; i < n; i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            memcpy(c, b, n);
+            c[i] ^= (uint8_t)(1u << bit);
+            long r = scan_all(c, n);
+            int d = decode_all(c, r > 0 ? (size_t)r : n);
+            if (r <= 0)
+                ck_assert_int_eq(d, -EBADMSG);
+            else
+                ck_assert_msg(d == 0 || d == -EBADMSG, "flip %zu.%d: decode %d", i, bit, d);
+            if (i >= n - 10) /* in the signature's bytes */
+                ck_assert_int_eq(r, -EBADMSG);
+        }
+    }
+
+    /* Exact rejections. */
+    memcpy(c, b, n);
+    kz_store_be32(c, (uint32_t)-1); /* session count */
+    ck_assert_int_eq(scan_all(c, n), -EBADMSG);
+    ck_assert_int_eq(decode_all(c, n), -EBADMSG);
+    memcpy(c, b, n);
+    kz_store_be32(c + HS_ACL_N(2), (uint32_t)-3); /* ACL cache count */
+    ck_assert_int_eq(scan_all(c, n), -EBADMSG);
+    memcpy(c, b, n);
+    kz_store_be32(c + HS_ACL_VEC(2), (uint32_t)-1); /* null ACL vector */
+    ck_assert_int_eq(scan_all(c, n), -EBADMSG);
+    ck_assert_int_eq(decode_all(c, n), -EBADMSG);
+    memcpy(c, b, n);
+    kz_store_be32(c + HS_ROOT(2, 1), (uint32_t)-1); /* null path */
+    ck_assert_int_eq(scan_all(c, n), -EBADMSG);
+    ck_assert_int_eq(decode_all(c, n), -EBADMSG);
+    memcpy(c, b, n);
+    kz_store_be32(c + HS_ROOT_DATA(2, 1), (uint32_t)-2); /* data length < -1 */
+    ck_assert_int_eq(scan_all(c, HS_ROOT_DATA(2, 1) + 4), -EBADMSG);
+    ck_assert_int_eq(decode_all(c, n), -EBADMSG);
+    memcpy(c, b, n);
+    kz_store_be32(c + HS_ROOT_DATA(2, 1), 1u << 30); /* too long: refused before the bytes come */
+    ck_assert_int_eq(scan_all(c, HS_ROOT_DATA(2, 1) + 4), -EBADMSG);
+    ck_assert_int_eq(decode_all(c, n), -EBADMSG);
+    kz_store_be32(c + HS_ROOT_DATA(2, 1), (1u << 30) - 1); /* the largest allowed: wait */
+    ck_assert_int_eq(scan_all(c, n), 0);
+    memcpy(c, b, n);
+    kz_store_be32(c + n - 14, 11); /* signature length */
+    ck_assert_int_eq(scan_all(c, n - 10), -EBADMSG);
+    ck_assert_int_eq(decode_all(c, n), -EBADMSG);
+    memcpy(c, b, n);
+    c[n - 1] = 'f'; /* "BenWasHerf" */
+    ck_assert_int_eq(scan_all(c, n), -EBADMSG);
+    ck_assert_int_eq(decode_all(c, n), -EBADMSG);
+    kz_store_be32(c + n - 14, (uint32_t)-1); /* null signature */
+    ck_assert_int_eq(scan_all(c, n), -EBADMSG);
+    free(c);
+    free(b);
+
+    /* A huge session count waits for its bytes, and a limit stops it. */
+    uint8_t hs[4 + 12];
+    memset(hs, 0, sizeof hs);
+    kz_store_be32(hs, 0x7fffffff);
+    ck_assert_int_eq(scan_all(hs, sizeof hs), 0);
+    ck_assert_int_eq(decode_all(hs, sizeof hs), -EBADMSG);
+    zkd_snap_scan sc;
+    zkd_snap_scan_init(&sc);
+    sc.limit = 1 << 20;
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, hs, sizeof hs), 0);
+    ck_assert_int_eq(sc.pos, 16);
+    uint8_t *big = calloc(1, (1 << 20) + 16);
+    kz_store_be32(big, 0x7fffffff);
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, big, (1 << 20) + 16), -EFBIG);
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, big, (1 << 20) + 16), -EFBIG);
+    free(big);
+    /* A shrinking buffer is a caller bug. */
+    zkd_snap_scan_init(&sc);
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, hs, 8), 0);
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, hs, 2), -EINVAL);
+    ck_assert_int_eq(zkd_snap_scan_feed(&sc, hs, 16), -EINVAL);
+
+    /* Well-formed for the scanner, but not a tree: missing parent, unknown
+     * ACL index, an ACL cache entry with no ACL. */
+    static const char *const orphan[] = { "/x", "/q/y", NULL };
+    static const char *const relative[] = { "x", NULL };
+    b = hand_stream(0, 1, 1, orphan, &n);
+    ck_assert_int_eq(scan_all(b, n), (long)n);
+    ck_assert_int_eq(decode_all(b, n), -EBADMSG);
+    free(b);
+    b = hand_stream(0, 1, 7, good_paths, &n);
+    ck_assert_int_eq(scan_all(b, n), (long)n);
+    ck_assert_int_eq(decode_all(b, n), -EBADMSG);
+    free(b);
+    b = hand_stream(0, 1, 1, relative, &n);
+    ck_assert_int_eq(scan_all(b, n), (long)n);
+    ck_assert_int_eq(decode_all(b, n), -EBADMSG);
+    free(b);
+    b = hand_stream(0, 0, 1, good_paths, &n); /* empty ACL list: allowed */
+    ck_assert_int_eq(scan_all(b, n), (long)n);
+    ck_assert_int_eq(decode_all(b, n), 0);
+    free(b);
+    kz_log_set_level(KZ_LOG_INFO);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("snap");
@@ -863,6 +1304,9 @@ int main(void)
     tcase_add_test(tc, t09_torn_tail_logdir);
     tcase_add_test(tc, t10_purge);
     tcase_add_test(tc, t11_epochs);
+    tcase_add_test(tc, t12_stream_roundtrip);
+    tcase_add_test(tc, t13_stream_incremental);
+    tcase_add_test(tc, t14_stream_bad);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
