@@ -3,7 +3,8 @@
  *
  * A fresh connection whose first 4 bytes are a known word gets one plain-text
  * reply and is closed (zkd_cnxn does the socket side). Output is byte-for-byte
- * the layout of ZooKeeper 3.8 in standalone mode; the values are ours:
+ * the layout of ZooKeeper 3.8 in standalone and in ensemble mode; the values
+ * are ours:
  *   - words not in 4lw.commands.whitelist answer
  *     "<word> is not executed because it is not in the whitelist.\n";
  *   - while the server is not serving every word but ruok, envi, isro, gtmk and
@@ -15,9 +16,23 @@
  *   - session ids and zxids as Long.toHexString (lower case, no padding,
  *     two's complement for negatives); dates as java.util.Date.toString()
  *     ("Sat Nov 21 02:33:14 UTC 2026") in the local time zone.
+ * Ensemble mode (s->q != NULL) differs from standalone only in:
+ *   - srvr/stat: "Mode: leader|follower|observer"; the leader adds a last line
+ *     "Proposal sizes last/min/max: L/MIN/MAX" (-1 before the first proposal
+ *     and after srst, which resets them: StatResetCommand);
+ *   - mntr: zk_peer_state and zk_quorum_size on every peer, the leader's
+ *     gauges (LeaderZooKeeperServer.registerMetrics) and its per-learner
+ *     learner_handler_qp_{size,time_ms} summary sets;
+ *   - conf: QuorumZooKeeperServer.dumpConf, i.e. the standalone keys, then
+ *     initLimit .. peerType, "membership: " and QuorumMaj.toString(), which
+ *     ends with "version=0" and no newline;
+ *   - dump: learners print LearnerSessionTracker's "Global Sessions(N):"
+ *     (sorted ids and timeouts) instead of the leader's expiry buckets.
+ * While a peer is looking or syncing it is not serving (see above).
  * Words are data (flw_words); mntr keys are data (flw_metrics), in the order
- * ZooKeeper 3.8 standalone prints them, minus the per-namespace summaries
- * (which depend on the client's paths).
+ * ZooKeeper 3.8 prints them (standalone, follower and leader keys in one
+ * table), minus the per-namespace summaries (which depend on the client's
+ * paths).
  * Not implemented: stmk (it reads 8 more bytes from the socket); zkd_flw_run
  * returns false for it, as for any unknown word.
  * Locality: zkd loop thread only. */
@@ -44,6 +59,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "zkd_quorum.h"
 #include "zkd_server.h"
 
 #ifndef ZKD_VERSION
@@ -213,11 +229,54 @@ const char *zkd_flw_version(void)
 
 /* ------------------------------------------------------------ server facts */
 
-/* ServerStats.getServerState(); quorum modes come with the quorum code. */
+/* The leader object while this peer leads (the leader-only lines and gauges
+ * are printed only then, as ZooKeeper's gaugeWithLeader), else NULL. */
+static const zkd_leader *flw_leader(const zkd_server *s)
+{
+    return s->q && zkd_server_role(s) == ZKD_ROLE_LEADING ? s->q->leader : NULL;
+}
+
+/* Leader.getUptime(): ms since this peer took office. zkd_leader keeps its
+ * start time to itself; the leader starts when the election that made it
+ * leader concludes, look_started_us + last_election_ms on the same clock. */
+static int64_t flw_leader_uptime_ms(const zkd_quorum *q)
+{
+    int64_t ms = (zkd_mono_us() - q->look_started_us) / 1000 - q->st.last_election_ms;
+    return ms > 0 ? ms : 0;
+}
+
+/* QuorumPeer.getDetailedPeerState(): "<state> - <zab state>", lower case.
+ * The four-letter words that print it answer only while serving, which a
+ * peer does in the broadcast phase. */
+static const char *flw_peer_state(const zkd_server *s)
+{
+    switch (zkd_server_role(s)) {
+    case ZKD_ROLE_LEADING:
+        return "leading - broadcast";
+    case ZKD_ROLE_FOLLOWING:
+        return "following - broadcast";
+    case ZKD_ROLE_OBSERVING:
+        return "observing - broadcast";
+    default:
+        return "looking - election";
+    }
+}
+
+/* ServerStats.getServerState(). */
 static const char *flw_mode(const zkd_server *s)
 {
-    (void)s;
-    return "standalone";
+    switch (zkd_server_role(s)) {
+    case ZKD_ROLE_LEADING:
+        return "leader";
+    case ZKD_ROLE_FOLLOWING:
+        return "follower";
+    case ZKD_ROLE_OBSERVING:
+        return "observer";
+    case ZKD_ROLE_LOOKING:
+        return "looking";
+    default:
+        return "standalone";
+    }
 }
 
 /* DataTree.getNodeCount() is the size of its path map, which holds the root
@@ -346,7 +405,8 @@ static void flw_hash(zkd_server *s, zkd_conn *self, kz_wr *out)
         flw_puts(out, FLW_NOT_SERVING);
 }
 
-/* StatCommand (srvr and stat) = version, [clients], ServerStats.toString(), node count. */
+/* StatCommand (srvr and stat) = version, [clients], ServerStats.toString(),
+ * node count, [the leader's proposal sizes]. */
 static void flw_stat_common(zkd_server *s, zkd_conn *self, kz_wr *out, bool clients)
 {
     char avg[32];
@@ -364,8 +424,11 @@ static void flw_stat_common(zkd_server *s, zkd_conn *self, kz_wr *out, bool clie
     flw_printf(out, "Latency min/avg/max: %" PRId64 "/%s/%" PRId64 "\n", flw_lat_min(l), avg, flw_lat_max(l));
     flw_printf(out, "Received: %" PRId64 "\nSent: %" PRId64 "\nConnections: %zu\nOutstanding: %zu\n",
                s->stats.packets_received, s->stats.packets_sent, s->nconns, s->outstanding);
-    flw_printf(out, "Zxid: 0x%llx\nMode: %s\nNode count: %zu\n", flw_hex(zkd_dt_last_zxid(s->dt)), flw_mode(s),
+    flw_printf(out, "Zxid: 0x%llx\nMode: %s\nNode count: %zu\n", flw_hex(s->next_zxid), flw_mode(s), /* hzxid */
                flw_node_count(s));
+    if (flw_leader(s)) /* BufferStats.toString() */
+        flw_printf(out, "Proposal sizes last/min/max: %" PRId64 "/%" PRId64 "/%" PRId64 "\n", s->q->st.proposal_last,
+                   s->q->st.proposal_min, s->q->st.proposal_max);
 }
 
 static void flw_srvr(zkd_server *s, zkd_conn *self, kz_wr *out) { flw_stat_common(s, self, out, false); }
@@ -395,7 +458,9 @@ static void flw_crst(zkd_server *s, zkd_conn *self, kz_wr *out)
 }
 
 /* StatResetCommand: ServerStats.reset() = latency, packet counters, response
- * sizes (-1: none yet) and every ServerMetrics counter/summary. */
+ * sizes (-1: none yet) and every ServerMetrics counter/summary (of the quorum
+ * ones zkd keeps the election count and time); a leader also resets its
+ * proposal sizes (BufferStats.reset: -1/-1/-1). */
 static void flw_srst(zkd_server *s, zkd_conn *self, kz_wr *out)
 {
     (void)self;
@@ -406,14 +471,22 @@ static void flw_srst(zkd_server *s, zkd_conn *self, kz_wr *out)
     st->auth_failed = st->bytes_received = st->connection_rejected = 0;
     st->fsync_count = st->fsync_ms_total = st->fsync_ms_max = 0;
     st->snap_count = 0;
+    if (s->q) {
+        s->q->st.elections = 0; /* zk_looking_count, zk_*_election_time */
+        if (flw_leader(s))
+            s->q->st.proposal_last = s->q->st.proposal_min = s->q->st.proposal_max = -1;
+    }
     flw_puts(out, "Server stats reset.\n");
 }
 
-/* ZooKeeperServer.dumpConf (standalone). */
+/* ZooKeeperServer.dumpConf, plus QuorumZooKeeperServer.dumpConf in ensemble
+ * mode: this peer's limits and ports, peerType (LearnerType ordinal) and the
+ * membership, QuorumMaj.toString() (ends "version=0", no newline). */
 static void flw_conf(zkd_server *s, zkd_conn *self, kz_wr *out)
 {
     (void)self;
     const zkd_config *c = s->cfg;
+    const zkd_server_def *me = s->q ? zkd_config_self(c) : NULL;
     flw_printf(out, "clientPort=%" PRId32 "\nsecureClientPort=-1\ndataDir=", c->client_port);
     flw_put_ver2_path(out, c->data_dir);
     flw_printf(out, "\ndataDirSize=%" PRId64 "\ndataLogDir=", flw_ver2_size(c->data_dir));
@@ -423,6 +496,18 @@ static void flw_conf(zkd_server *s, zkd_conn *self, kz_wr *out)
                "\nmaxSessionTimeout=%" PRId32 "\nclientPortListenBacklog=%" PRId32 "\nserverId=%" PRId64 "\n",
                c->tick_time, c->max_client_cnxns, c->min_session_timeout, c->max_session_timeout,
                c->client_port_listen_backlog, c->myid);
+    if (!me)
+        return;
+    flw_printf(out, "initLimit=%" PRId32 "\nsyncLimit=%" PRId32 "\nelectionAlg=%" PRId32 "\nelectionPort=%" PRId32
+               "\nquorumPort=%" PRId32 "\npeerType=%d\nmembership: \n", c->init_limit, c->sync_limit, c->election_alg,
+               me->election_port, me->quorum_port, me->observer ? ZKD_PEER_OBSERVER : ZKD_PEER_PARTICIPANT);
+    char *members = zkd_quorum_config_text(c);
+    if (!members) {
+        out->err = KZ_ENOMEM;
+        return;
+    }
+    flw_puts(out, members);
+    free(members);
 }
 
 static void flw_dirs(zkd_server *s, zkd_conn *self, kz_wr *out)
@@ -560,8 +645,8 @@ static void flw_wchp(zkd_server *s, zkd_conn *self, kz_wr *out)
     flw_puts(out, "\n");
 }
 
-/* ---- dump: SessionTracker (ExpiryQueue.dump), DataTree.dumpEphemerals,
- * NIOServerCnxnFactory.dumpConnections. */
+/* ---- dump: SessionTracker (ExpiryQueue.dump; a learner's global session
+ * list), DataTree.dumpEphemerals, NIOServerCnxnFactory.dumpConnections. */
 
 typedef struct flw_exp {
     int64_t at;
@@ -608,6 +693,33 @@ static void flw_cnxn_line(kz_wr *out, const void *obj)
     flw_printf(out, "\tip: %s sessionId: 0x%llx\n", c->peer_str, flw_hex(flw_conn_sid(c)));
 }
 
+static int flw_sid_cmp(const void *a, const void *b)
+{
+    int64_t x = (*(const zkd_session *const *)a)->id, y = (*(const zkd_session *const *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* LearnerSessionTracker.dumpSessions (followers, observers): every global
+ * session with its timeout, by id (a TreeSet<Long>: signed order). */
+static void flw_global_sessions(zkd_server *s, kz_wr *out)
+{
+    size_t n = 0, cap = kz_map_size(&s->sessions);
+    const zkd_session **v = calloc(cap + 1, sizeof *v);
+    if (!v) {
+        out->err = KZ_ENOMEM;
+        return;
+    }
+    int64_t id;
+    uint64_t val;
+    for (size_t it = 0; n < cap && kz_map_next(&s->sessions, &it, &id, &val);)
+        v[n++] = (const zkd_session *)(uintptr_t)val;
+    qsort(v, n, sizeof *v, flw_sid_cmp);
+    flw_printf(out, "Global Sessions(%zu):\n", n);
+    for (size_t i = 0; i < n; i++)
+        flw_printf(out, "0x%llx\t%" PRId32 "ms\n", flw_hex(v[i]->id), v[i]->timeout);
+    free(v);
+}
+
 static int flw_eph_count(void *ctx, int64_t sid, zkd_node *const *nodes, size_t n)
 {
     (void)sid, (void)nodes, (void)n;
@@ -633,13 +745,18 @@ static void flw_dump(zkd_server *s, zkd_conn *self, kz_wr *out)
         out->err = KZ_ENOMEM;
         return;
     }
-    int64_t at;
-    uint64_t head;
-    for (size_t it = 0; kz_map_next(&s->buckets, &it, &at, &head);)
-        for (const zkd_session *se = (const zkd_session *)(uintptr_t)head; se && n < cap; se = se->bnext)
-            v[n++] = (flw_exp){ at, (uint64_t)se->id, se };
-    flw_puts(out, "SessionTracker dump:\nSession ");
-    flw_exp_dump(out, v, n, flw_session_line);
+    flw_puts(out, "SessionTracker dump:\n");
+    if (s->q && !flw_leader(s)) {
+        flw_global_sessions(s, out);
+    } else { /* SessionTrackerImpl (standalone, and the leader's global tracker) */
+        int64_t at;
+        uint64_t head;
+        for (size_t it = 0; kz_map_next(&s->buckets, &it, &at, &head);)
+            for (const zkd_session *se = (const zkd_session *)(uintptr_t)head; se && n < cap; se = se->bnext)
+                v[n++] = (flw_exp){ at, (uint64_t)se->id, se };
+        flw_puts(out, "Session ");
+        flw_exp_dump(out, v, n, flw_session_line);
+    }
 
     size_t neph = 0;
     zkd_dt_ephemeral_walk(s->dt, flw_eph_count, &neph);
@@ -659,45 +776,65 @@ static void flw_dump(zkd_server *s, zkd_conn *self, kz_wr *out)
     free(v);
 }
 
-/* ---- mntr: ZooKeeperServer.dumpMonitorValues + the metrics provider dump. */
+/* ---- mntr: ZooKeeperServer.dumpMonitorValues + the metrics provider dump.
+ * The provider keeps its gauges, counters and summaries in hash maps; the
+ * table below is the order ZooKeeper 3.8 prints them in, standalone keys
+ * and quorum keys interleaved (FR_* says which peers print a row). */
 
-typedef enum { FM_STR, FM_INT, FM_DBL, FM_SUM, FM_SUMX } flw_mkind;
+typedef enum { FM_STR, FM_INT, FM_DBL, FM_SUM, FM_SUMX, FM_SET, FM_SETX } flw_mkind;
 
-/* Integer sources (FM_INT), string sources (FM_STR: 0 version, 1 state),
- * double sources (FM_DBL: 0 zero, 1 average latency), summaries (FM_SUM*). */
+/* Integer sources (FM_INT), string sources (FM_STR: 0 version, 1 state,
+ * 2 peer state), double sources (FM_DBL: 0 zero, 1 average latency),
+ * summaries (FM_SUM*), per-learner summary sets (FM_SET*, all zero). */
 enum {
     FV_ZERO, FV_EPHEMERALS, FV_CONNS, FV_OUTSTANDING, FV_ZNODES, FV_SESSIONS, FV_LAST_RESP, FV_SENT, FV_RECV,
     FV_MAX_RESP, FV_WATCHES, FV_AUTH_FAILED, FV_MIN_LAT, FV_MAX_FD, FV_DATA_SIZE, FV_OPEN_FD, FV_UPTIME,
-    FV_MAX_LAT, FV_MIN_RESP, FV_REJECTED, FV_BYTES_RECV, FV__N
+    FV_MAX_LAT, FV_MIN_RESP, FV_REJECTED, FV_BYTES_RECV,
+    /* ensemble */
+    FV_QUORUM_SIZE, FV_LOOKING, FV_LEARNERS, FV_SYNCED_FOLLOWERS, FV_SYNCED_OBSERVERS, FV_PENDING_SYNCS,
+    FV_LEADER_UPTIME, FV_PROP_LAST, FV_PROP_MIN, FV_PROP_MAX, FV__N
 };
-enum { FS_NONE, FS_FSYNC, FS_SNAPSHOT };
+enum { FS_NONE, FS_FSYNC, FS_SNAPSHOT, FS_ELECTION };
+
+/* Which peers print a row: everyone, ensemble peers (QuorumZooKeeperServer),
+ * the leader only (LeaderZooKeeperServer). */
+enum { FR_ALL, FR_QUORUM, FR_LEADER };
 
 typedef struct flw_metric {
     const char *name; /* without "zk_"; summaries without the avg_/min_/... prefix */
-    uint8_t kind, src;
+    uint8_t kind, src, roles;
 } flw_metric;
 
-#define MI(n, src) { n, FM_INT, src }
-#define MZ(n) { n, FM_INT, FV_ZERO }
-#define MS(n, src) { n, FM_SUM, src }
-#define M0(n) { n, FM_SUM, FS_NONE }
-#define MX(n) { n, FM_SUMX, FS_NONE }
+#define MI(n, src) { n, FM_INT, src, FR_ALL }
+#define MZ(n) { n, FM_INT, FV_ZERO, FR_ALL }
+#define MS(n, src) { n, FM_SUM, src, FR_ALL }
+#define M0(n) { n, FM_SUM, FS_NONE, FR_ALL }
+#define MX(n) { n, FM_SUMX, FS_NONE, FR_ALL }
+#define MQ(n, src) { n, FM_INT, src, FR_QUORUM }
+#define ML(n, src) { n, FM_INT, src, FR_LEADER }
 
 static const flw_metric flw_metrics[] = {
-    { "version", FM_STR, 0 }, { "server_state", FM_STR, 1 },
+    { "version", FM_STR, 0, FR_ALL }, { "server_state", FM_STR, 1, FR_ALL }, { "peer_state", FM_STR, 2, FR_QUORUM },
     MI("ephemerals_count", FV_EPHEMERALS), MI("num_alive_connections", FV_CONNS),
-    { "avg_latency", FM_DBL, 1 }, MI("outstanding_requests", FV_OUTSTANDING), MI("znode_count", FV_ZNODES),
+    { "avg_latency", FM_DBL, 1, FR_ALL }, ML("min_proposal_size", FV_PROP_MIN),
+    MI("outstanding_requests", FV_OUTSTANDING), MI("znode_count", FV_ZNODES),
     MI("global_sessions", FV_SESSIONS), MZ("non_mtls_remote_conn_count"),
     MI("last_client_response_size", FV_LAST_RESP), MI("packets_sent", FV_SENT), MI("packets_received", FV_RECV),
-    MI("max_client_response_size", FV_MAX_RESP), { "connection_drop_probability", FM_DBL, 0 },
-    MI("watch_count", FV_WATCHES), MI("auth_failed_count", FV_AUTH_FAILED), MI("min_latency", FV_MIN_LAT),
-    MI("max_file_descriptor_count", FV_MAX_FD), MI("approximate_data_size", FV_DATA_SIZE),
-    MI("open_file_descriptor_count", FV_OPEN_FD), MZ("local_sessions"), MI("uptime", FV_UPTIME),
-    MI("max_latency", FV_MAX_LAT), MZ("outstanding_tls_handshake"), MI("min_client_response_size", FV_MIN_RESP),
-    MZ("non_mtls_local_conn_count"), MZ("proposal_count"), MZ("watch_bytes"), MZ("outstanding_changes_removed"),
+    ML("max_proposal_size", FV_PROP_MAX), MI("max_client_response_size", FV_MAX_RESP),
+    ML("synced_followers", FV_SYNCED_FOLLOWERS), { "connection_drop_probability", FM_DBL, 0, FR_ALL },
+    MI("watch_count", FV_WATCHES), ML("synced_non_voting_followers", FV_ZERO),
+    ML("synced_observers", FV_SYNCED_OBSERVERS), MI("auth_failed_count", FV_AUTH_FAILED),
+    MI("min_latency", FV_MIN_LAT), MI("max_file_descriptor_count", FV_MAX_FD),
+    MI("approximate_data_size", FV_DATA_SIZE), MI("open_file_descriptor_count", FV_OPEN_FD),
+    ML("last_proposal_size", FV_PROP_LAST), ML("pending_syncs", FV_PENDING_SYNCS),
+    ML("leader_uptime", FV_LEADER_UPTIME), MZ("local_sessions"), MI("uptime", FV_UPTIME),
+    MI("max_latency", FV_MAX_LAT), MZ("outstanding_tls_handshake"), ML("learners", FV_LEARNERS),
+    MI("min_client_response_size", FV_MIN_RESP), MZ("non_mtls_local_conn_count"),
+    MQ("quorum_size", FV_QUORUM_SIZE), MZ("proposal_count"), MZ("watch_bytes"), MZ("outstanding_changes_removed"),
     MZ("throttled_ops"), MZ("stale_requests_dropped"), MZ("large_requests_rejected"), MZ("insecure_admin_count"),
     MI("connection_rejected", FV_REJECTED), MZ("cnxn_closed_without_zk_server_running"),
-    MZ("sessionless_connections_expired"), MZ("looking_count"), MZ("dead_watchers_queued"), MZ("stale_requests"),
+    MZ("sessionless_connections_expired"), MI("looking_count", FV_LOOKING), MZ("dead_watchers_queued"),
+    MZ("stale_requests"),
     MZ("connection_drop_count"), MZ("learner_proposal_received_count"), MZ("digest_mismatches_count"),
     MZ("dead_watchers_cleared"), MZ("response_packet_cache_hits"), MI("bytes_received_count", FV_BYTES_RECV),
     MZ("add_dead_watcher_stall_time"), MZ("request_throttle_wait_count"),
@@ -720,7 +857,7 @@ static const flw_metric flw_metrics[] = {
     M0("reads_after_write_in_session_queue"), M0("requests_in_session_queue"), M0("write_commit_proc_issued"),
     M0("prep_process_time"), M0("pending_session_queue_size"),
     M0("time_waiting_empty_pool_in_commit_processor_read_ms"), M0("commit_process_time"), M0("dbinittime"),
-    M0("inflight_diff_count"), M0("netty_queued_buffer_capacity"), M0("election_time"),
+    M0("inflight_diff_count"), M0("netty_queued_buffer_capacity"), MS("election_time", FS_ELECTION),
     M0("commit_commit_proc_req_queued"), M0("sync_processor_batch_size"), M0("node_children_watch_count"),
     M0("write_batch_time_in_commit_processor"), M0("read_commit_proc_issued"),
     M0("concurrent_request_processing_in_commit_processor"), M0("observer_sync_time"),
@@ -733,6 +870,8 @@ static const flw_metric flw_metrics[] = {
     MX("proposal_latency"), MX("om_proposal_process_time_ms"), MX("sync_processor_queue_and_flush_time_ms"),
     MX("propagation_latency"), MX("server_write_committed_time_ms"), MX("sync_processor_queue_time_ms"),
     MX("sync_processor_queue_flush_time_ms"), MX("write_commitproc_time_ms"),
+    /* (here ZooKeeper prints the per-namespace summary sets) */
+    { "learner_handler_qp_size", FM_SET, 0, FR_LEADER }, { "learner_handler_qp_time_ms", FM_SETX, 0, FR_LEADER },
 };
 
 #undef MI
@@ -740,6 +879,8 @@ static const flw_metric flw_metrics[] = {
 #undef MS
 #undef M0
 #undef MX
+#undef MQ
+#undef ML
 
 /* Entries of /proc/self/fd minus the one reading it (UnixOperatingSystemMXBean). */
 static int64_t flw_open_fds(void)
@@ -779,11 +920,37 @@ static void flw_metric_values(const zkd_server *s, int64_t v[FV__N])
     v[FV_MIN_RESP] = st->min_resp_size;
     v[FV_REJECTED] = st->connection_rejected;
     v[FV_BYTES_RECV] = st->bytes_received;
+    if (!s->q)
+        return;
+    const zkd_quorum *q = s->q;
+    v[FV_QUORUM_SIZE] = q->nvoters;    /* QuorumPeer.getQuorumSize(): the voting view */
+    v[FV_LOOKING] = q->st.elections;   /* LOOKING_COUNT */
+    const zkd_leader *l = flw_leader(s);
+    if (!l)
+        return;
+    int followers, synced, pending, observers;
+    zkd_leader_stats(l, &followers, &synced, &pending, &observers);
+    v[FV_LEARNERS] = followers + observers; /* getLearners() */
+    v[FV_SYNCED_FOLLOWERS] = synced;       /* getForwardingFollowers() */
+    /* getObservingLearners() holds synced observers only; zkd_leader_stats
+     * counts every observer that has introduced itself. */
+    v[FV_SYNCED_OBSERVERS] = observers;
+    v[FV_PENDING_SYNCS] = pending;
+    v[FV_LEADER_UPTIME] = flw_leader_uptime_ms(q);
+    v[FV_PROP_LAST] = q->st.proposal_last;
+    v[FV_PROP_MIN] = q->st.proposal_min;
+    v[FV_PROP_MAX] = q->st.proposal_max;
+}
+
+static bool flw_metric_shown(const zkd_server *s, const flw_metric *m)
+{
+    return m->roles == FR_ALL || (m->roles == FR_QUORUM && s->q) || (m->roles == FR_LEADER && flw_leader(s));
 }
 
 /* min/max/cnt/sum of a summary. zkd tracks no minimum fsync time (0, which
- * is what millisecond fsyncs mostly measure) and only the number of
- * snapshots written. */
+ * is what millisecond fsyncs mostly measure), only the number of snapshots
+ * written, and only the duration of the last election (one sample, none
+ * while looking or after srst). */
 static void flw_summary(const zkd_server *s, int src, int64_t out[4])
 {
     const zkd_stats *st = &s->stats;
@@ -792,21 +959,63 @@ static void flw_summary(const zkd_server *s, int src, int64_t out[4])
         out[1] = st->fsync_ms_max, out[2] = st->fsync_count, out[3] = st->fsync_ms_total;
     } else if (src == FS_SNAPSHOT) {
         out[2] = st->snap_count;
+    } else if (src == FS_ELECTION && s->q && s->q->st.elections > 0 && zkd_server_role(s) != ZKD_ROLE_LOOKING) {
+        int64_t ms = s->q->st.last_election_ms;
+        out[0] = out[1] = out[3] = ms, out[2] = 1;
     }
+}
+
+/* The sids of the learners a leader has served (the keys of ZooKeeper's
+ * per-learner summary sets). zkd_leader does not list its learner handlers,
+ * so this is every other server of the configuration, in sid order. */
+static size_t flw_learner_sids(const zkd_server *s, int64_t *sids, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->cfg->n_servers && n < cap; i++)
+        if (s->cfg->servers[i].id != s->cfg->myid)
+            sids[n++] = s->cfg->servers[i].id;
+    return n;
+}
+
+/* A summary set of @sids with nothing recorded: "zk_avg_<sid>_<name>\t0.0",
+ * then min, max, cnt, sum [, p50, p95, p99, p999] at 0 (zkd does not measure
+ * the learner handlers' queues). */
+static void flw_summary_set(kz_wr *out, const char *name, bool pct, const int64_t *sids, size_t n)
+{
+    static const char *const pfx[] = { "min", "max", "cnt", "sum", "p50", "p95", "p99", "p999" };
+    for (size_t i = 0; i < n; i++) {
+        flw_printf(out, "zk_avg_%" PRId64 "_%s\t0.0\n", sids[i], name);
+        for (int k = 0; k < (pct ? 8 : 4); k++)
+            flw_printf(out, "zk_%s_%" PRId64 "_%s\t0\n", pfx[k], sids[i], name);
+    }
+}
+
+static const char *flw_version_of(const zkd_server *s)
+{
+    (void)s;
+    return zkd_flw_version();
 }
 
 static void flw_mntr(zkd_server *s, zkd_conn *self, kz_wr *out)
 {
     (void)self;
     static const char *const sum_pfx[] = { "min", "max", "cnt", "sum", "p50", "p95", "p99", "p999" };
-    int64_t v[FV__N], sv[4];
+    static const char *(*const str_src[])(const zkd_server *) = { flw_version_of, flw_mode, flw_peer_state };
+    int64_t v[FV__N], sv[4], sids[256];
+    size_t nsids = flw_learner_sids(s, sids, sizeof sids / sizeof *sids);
     char d[32];
     flw_metric_values(s, v);
     for (size_t i = 0; i < sizeof flw_metrics / sizeof *flw_metrics; i++) {
         const flw_metric *m = &flw_metrics[i];
+        if (!flw_metric_shown(s, m))
+            continue;
         switch (m->kind) {
         case FM_STR:
-            flw_printf(out, "zk_%s\t%s\n", m->name, m->src ? flw_mode(s) : zkd_flw_version());
+            flw_printf(out, "zk_%s\t%s\n", m->name, str_src[m->src](s));
+            break;
+        case FM_SET:
+        case FM_SETX:
+            flw_summary_set(out, m->name, m->kind == FM_SETX, sids, nsids);
             break;
         case FM_INT:
             flw_printf(out, "zk_%s\t%" PRId64 "\n", m->name, v[m->src]);

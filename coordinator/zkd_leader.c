@@ -201,8 +201,12 @@ static void zkd_leader_sync_learner(zkd_leader *l, zkd_lh *h)
                         found = true;
                         continue;
                     }
-                    if (!found && prev < 0)
-                        break; /* our log starts after the peer's zxid */
+                    if (!found && (peer & 0xffffffffLL) == 0)
+                        found = true; /* a new-epoch zxid: nothing to cut */
+                    /* A TRUNC may not cross an epoch boundary (ZooKeeper's
+                     * learner cannot take it): those peers get a SNAP. */
+                    if (!found && (prev < 0 || (e.zxid >> 32) != (peer >> 32)))
+                        break;
                     started = true;
                 }
                 if (++n > ZKD_DIFF_MAX_TXNS || w.len > ZKD_DIFF_MAX_BYTES)

@@ -420,6 +420,7 @@ static long zkd_learner_on_raw(void *ctx, zkd_qcnx *q, const uint8_t *p, size_t 
         return (long)len;
     }
     l->last_logged = l->snap_zxid;
+    l->s->durable_zxid = l->snap_zxid; /* by the snapshot written at NEWLEADER */
     l->snapshot_needed = true;
     l->st = LN_SYNC;
     kz_wr_free(&l->snapbuf);
