@@ -10,11 +10,13 @@
  * surrounding blanks. Read only when server.N lines exist. */
 #include "zkd_config.h"
 
+#include "kz_buf.h"
 #include "kz_config.h"
 #include "kz_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,4 +541,61 @@ bool zkd_config_flw_allowed(const zkd_config *c, const char *word4)
         if (memcmp(c->flw_words[i], word4, 4) == 0)
             return true;
     return false;
+}
+
+/* Java HashMap<Long,...> bucket of @id for a table of @cap buckets. */
+static uint32_t zkd_config_hash_bucket(int64_t id, uint32_t cap)
+{
+    uint32_t h = (uint32_t)((uint64_t)id ^ ((uint64_t)id >> 32));
+    return (h ^ (h >> 16)) & (cap - 1);
+}
+
+/* QuorumMaj.toString() of the static configuration: servers in the order a
+ * java.util.HashMap iterates Long keys (bucket, then id within a bucket). */
+char *zkd_config_membership(const zkd_config *cfg, size_t *len)
+{
+    uint32_t cap = 16;
+    while (cfg->n_servers > (size_t)cap * 3 / 4)
+        cap *= 2;
+    size_t *ord = malloc(cfg->n_servers * sizeof *ord);
+    if (!ord)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_servers; i++) {
+        size_t j = i;
+        uint32_t bi = zkd_config_hash_bucket(cfg->servers[i].id, cap);
+        while (j > 0) {
+            const zkd_server_def *o = &cfg->servers[ord[j - 1]];
+            uint32_t bo = zkd_config_hash_bucket(o->id, cap);
+            if (bo < bi || (bo == bi && o->id < cfg->servers[i].id))
+                break;
+            ord[j] = ord[j - 1];
+            j--;
+        }
+        ord[j] = i;
+    }
+    kz_wr w = KZ_WR_INIT;
+    char line[700], a[300];
+    for (size_t k = 0; k < cfg->n_servers; k++) {
+        const zkd_server_def *s = &cfg->servers[ord[k]];
+        int n = snprintf(line, sizeof line, strchr(s->host, ':') ? "server.%" PRId64 "=[%s]:%d:%d:%s"
+                                                                  : "server.%" PRId64 "=%s:%d:%d:%s",
+                         s->id, s->host, s->quorum_port, s->election_port,
+                         s->observer ? "observer" : "participant");
+        if (s->client_port > 0) {
+            snprintf(a, sizeof a, strchr(s->client_host ? s->client_host : "", ':') ? "[%s]:%d" : "%s:%d",
+                     s->client_host ? s->client_host : "0.0.0.0", s->client_port);
+            n += snprintf(line + n, sizeof line - (size_t)n, ";%s", a);
+        }
+        kz_wr_bytes(&w, line, (size_t)n);
+        kz_wr_u8(&w, '\n');
+    }
+    kz_wr_bytes(&w, "version=0", 10); /* NUL included, not counted */
+    free(ord);
+    if (w.err) {
+        kz_wr_free(&w);
+        return NULL;
+    }
+    char *t = (char *)kz_wr_steal(&w, len);
+    *len -= 1;
+    return t;
 }

@@ -91,6 +91,14 @@ bool zkd_config_standalone(const zkd_config *c);
  * enabled by 4lw.commands.whitelist. Does not know which words exist: zkd_flw does. */
 bool zkd_config_flw_allowed(const zkd_config *c, const char *word4);
 
+/* The membership text ZooKeeper's QuorumMaj.toString() prints for the
+ * static configuration: "server.N=host:quorumPort:electionPort:participant"
+ * (or ":observer", plus ";clientHost:clientPort" when the line had a client
+ * part) in java.util.HashMap order, '\n'-separated, then "version=0" with no
+ * newline. malloc'd and NUL-terminated; *len excludes the NUL. NULL when
+ * out of memory. */
+char *zkd_config_membership(const zkd_config *c, size_t *len);
+
 /* This server's entry in c->servers, or NULL when standalone. */
 const zkd_server_def *zkd_config_self(const zkd_config *c);
 

@@ -317,60 +317,11 @@ static int zkd_fle_cfg_version(const char *p, int32_t len, int64_t *out)
     return 0;
 }
 
-/* Java HashMap<Long,...> bucket of @id for a table of @cap buckets. */
-static uint32_t zkd_fle_bucket(int64_t id, uint32_t cap)
-{
-    uint32_t h = (uint32_t)((uint64_t)id ^ ((uint64_t)id >> 32));
-    return (h ^ (h >> 16)) & (cap - 1);
-}
-
-/* QuorumMaj.toString() of the static configuration: servers in the order a
- * java.util.HashMap iterates Long keys (bucket, then id within a bucket). */
+/* QuorumMaj.toString() of the static configuration (zkd_config). */
 static int zkd_fle_build_cfgtext(zkd_fle *f)
 {
-    const zkd_config *cfg = f->cfg;
-    uint32_t cap = 16;
-    while (cfg->n_servers > (size_t)cap * 3 / 4)
-        cap *= 2;
-    size_t *ord = malloc(cfg->n_servers * sizeof *ord);
-    if (!ord)
-        return -ENOMEM;
-    for (size_t i = 0; i < cfg->n_servers; i++) {
-        size_t j = i;
-        uint32_t bi = zkd_fle_bucket(cfg->servers[i].id, cap);
-        while (j > 0) {
-            const zkd_server_def *o = &cfg->servers[ord[j - 1]];
-            uint32_t bo = zkd_fle_bucket(o->id, cap);
-            if (bo < bi || (bo == bi && o->id < cfg->servers[i].id))
-                break;
-            ord[j] = ord[j - 1];
-            j--;
-        }
-        ord[j] = i;
-    }
-    kz_wr w = KZ_WR_INIT;
-    char line[700], a[300];
-    for (size_t k = 0; k < cfg->n_servers; k++) {
-        const zkd_server_def *s = &cfg->servers[ord[k]];
-        int n = snprintf(line, sizeof line, strchr(s->host, ':') ? "server.%" PRId64 "=[%s]:%d:%d:%s"
-                                                                  : "server.%" PRId64 "=%s:%d:%d:%s",
-                         s->id, s->host, s->quorum_port, s->election_port,
-                         s->observer ? "observer" : "participant");
-        if (s->client_port > 0) {
-            zkd_fle_fmt_addr(a, sizeof a, s->client_host ? s->client_host : "0.0.0.0", s->client_port);
-            n += snprintf(line + n, sizeof line - (size_t)n, ";%s", a);
-        }
-        kz_wr_bytes(&w, line, (size_t)n);
-        kz_wr_u8(&w, '\n');
-    }
-    kz_wr_bytes(&w, "version=0", 9);
-    free(ord);
-    if (w.err) {
-        kz_wr_free(&w);
-        return -ENOMEM;
-    }
-    f->cfgtext = (char *)kz_wr_steal(&w, &f->cfgtext_len);
-    return 0;
+    f->cfgtext = zkd_config_membership(f->cfg, &f->cfgtext_len);
+    return f->cfgtext ? 0 : -ENOMEM;
 }
 
 /* ------------------------------------------------------------ connections */

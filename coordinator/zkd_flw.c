@@ -236,15 +236,6 @@ static const zkd_leader *flw_leader(const zkd_server *s)
     return s->q && zkd_server_role(s) == ZKD_ROLE_LEADING ? s->q->leader : NULL;
 }
 
-/* Leader.getUptime(): ms since this peer took office. zkd_leader keeps its
- * start time to itself; the leader starts when the election that made it
- * leader concludes, look_started_us + last_election_ms on the same clock. */
-static int64_t flw_leader_uptime_ms(const zkd_quorum *q)
-{
-    int64_t ms = (zkd_mono_us() - q->look_started_us) / 1000 - q->st.last_election_ms;
-    return ms > 0 ? ms : 0;
-}
-
 /* QuorumPeer.getDetailedPeerState(): "<state> - <zab state>", lower case.
  * The four-letter words that print it answer only while serving, which a
  * peer does in the broadcast phase. */
@@ -501,7 +492,8 @@ static void flw_conf(zkd_server *s, zkd_conn *self, kz_wr *out)
     flw_printf(out, "initLimit=%" PRId32 "\nsyncLimit=%" PRId32 "\nelectionAlg=%" PRId32 "\nelectionPort=%" PRId32
                "\nquorumPort=%" PRId32 "\npeerType=%d\nmembership: \n", c->init_limit, c->sync_limit, c->election_alg,
                me->election_port, me->quorum_port, me->observer ? ZKD_PEER_OBSERVER : ZKD_PEER_PARTICIPANT);
-    char *members = zkd_quorum_config_text(c);
+    size_t members_len;
+    char *members = zkd_config_membership(c, &members_len);
     if (!members) {
         out->err = KZ_ENOMEM;
         return;
@@ -928,15 +920,13 @@ static void flw_metric_values(const zkd_server *s, int64_t v[FV__N])
     const zkd_leader *l = flw_leader(s);
     if (!l)
         return;
-    int followers, synced, pending, observers;
-    zkd_leader_stats(l, &followers, &synced, &pending, &observers);
-    v[FV_LEARNERS] = followers + observers; /* getLearners() */
-    v[FV_SYNCED_FOLLOWERS] = synced;       /* getForwardingFollowers() */
-    /* getObservingLearners() holds synced observers only; zkd_leader_stats
-     * counts every observer that has introduced itself. */
-    v[FV_SYNCED_OBSERVERS] = observers;
-    v[FV_PENDING_SYNCS] = pending;
-    v[FV_LEADER_UPTIME] = flw_leader_uptime_ms(q);
+    zkd_leader_info li;
+    zkd_leader_stats(l, &li);
+    v[FV_LEARNERS] = li.learners;                 /* getLearners() */
+    v[FV_SYNCED_FOLLOWERS] = li.synced_followers; /* getForwardingFollowers() */
+    v[FV_SYNCED_OBSERVERS] = li.synced_observers; /* getObservingLearners() */
+    v[FV_PENDING_SYNCS] = li.pending_syncs;
+    v[FV_LEADER_UPTIME] = li.uptime_ms;
     v[FV_PROP_LAST] = q->st.proposal_last;
     v[FV_PROP_MIN] = q->st.proposal_min;
     v[FV_PROP_MAX] = q->st.proposal_max;
@@ -965,18 +955,6 @@ static void flw_summary(const zkd_server *s, int src, int64_t out[4])
     }
 }
 
-/* The sids of the learners a leader has served (the keys of ZooKeeper's
- * per-learner summary sets). zkd_leader does not list its learner handlers,
- * so this is every other server of the configuration, in sid order. */
-static size_t flw_learner_sids(const zkd_server *s, int64_t *sids, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s->cfg->n_servers && n < cap; i++)
-        if (s->cfg->servers[i].id != s->cfg->myid)
-            sids[n++] = s->cfg->servers[i].id;
-    return n;
-}
-
 /* A summary set of @sids with nothing recorded: "zk_avg_<sid>_<name>\t0.0",
  * then min, max, cnt, sum [, p50, p95, p99, p999] at 0 (zkd does not measure
  * the learner handlers' queues). */
@@ -1001,8 +979,10 @@ static void flw_mntr(zkd_server *s, zkd_conn *self, kz_wr *out)
     (void)self;
     static const char *const sum_pfx[] = { "min", "max", "cnt", "sum", "p50", "p95", "p99", "p999" };
     static const char *(*const str_src[])(const zkd_server *) = { flw_version_of, flw_mode, flw_peer_state };
-    int64_t v[FV__N], sv[4], sids[256];
-    size_t nsids = flw_learner_sids(s, sids, sizeof sids / sizeof *sids);
+    int64_t v[FV__N], sv[4];
+    zkd_leader_info li = { 0 }; /* the learners served: keys of the per-learner sets */
+    if (flw_leader(s))
+        zkd_leader_stats(flw_leader(s), &li);
     char d[32];
     flw_metric_values(s, v);
     for (size_t i = 0; i < sizeof flw_metrics / sizeof *flw_metrics; i++) {
@@ -1015,7 +995,7 @@ static void flw_mntr(zkd_server *s, zkd_conn *self, kz_wr *out)
             break;
         case FM_SET:
         case FM_SETX:
-            flw_summary_set(out, m->name, m->kind == FM_SETX, sids, nsids);
+            flw_summary_set(out, m->name, m->kind == FM_SETX, li.served, li.nserved);
             break;
         case FM_INT:
             flw_printf(out, "zk_%s\t%" PRId64 "\n", m->name, v[m->src]);

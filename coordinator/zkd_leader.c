@@ -80,7 +80,8 @@ struct zkd_leader {
     int phase;
     int64_t epoch;           /* the new epoch (PH_SYNC onwards) */
     int64_t max_accepted;
-    int64_t started_ms;
+    int64_t started_us;      /* monotonic, when it took office */
+    uint64_t served[4];      /* bitmap of the sids of learners served */
     int64_t committed;
     int64_t last_proposed;
     bool stepping_down;
@@ -91,7 +92,8 @@ struct zkd_leader {
     zkd_req *syncs_head, *syncs_tail; /* local clients' syncs, sync_zxid order */
     zkd_lsync *lsyncs;       /* learners' syncs, FIFO */
     size_t nlsyncs, lsyncs_cap;
-    char *config_text;
+    char *config_text;       /* membership, for NEWLEADER */
+    size_t config_len;
 };
 
 static int64_t zkd_leader_tick_ms(const zkd_leader *l) { return l->s->cfg->tick_time; }
@@ -256,7 +258,7 @@ static void zkd_leader_sync_learner(zkd_leader *l, zkd_lh *h)
             continue; /* observers get INFORM once committed */
         zkd_qcnx_send(h->cx, ZKD_QP_PROPOSAL, r->zxid, r->txn, r->txn_len);
     }
-    zkd_qcnx_send(h->cx, ZKD_QP_NEWLEADER, l->epoch << 32, l->config_text, strlen(l->config_text));
+    zkd_qcnx_send(h->cx, ZKD_QP_NEWLEADER, l->epoch << 32, l->config_text, l->config_len);
     h->st = LH_NEWLEADER;
 }
 
@@ -299,7 +301,7 @@ static void zkd_leader_check_epoch_acks(zkd_leader *l)
         zkd_leader_start_serving(l);
 }
 
-static void zkd_leader_info(zkd_leader *l, zkd_lh *h, const zkd_qpkt *p)
+static void zkd_leader_learner_info(zkd_leader *l, zkd_lh *h, const zkd_qpkt *p)
 {
     kz_rd r = kz_rd_init(p->data, p->len);
     int64_t sid = kz_rd_i64(&r);
@@ -311,6 +313,8 @@ static void zkd_leader_info(zkd_leader *l, zkd_lh *h, const zkd_qpkt *p)
     h->observer = p->type == ZKD_QP_OBSERVERINFO;
     h->info_seen = true;
     h->accepted_epoch = p->zxid >> 32;
+    if (sid >= 0 && sid < 256)
+        l->served[sid / 64] |= 1ull << (sid % 64);
     for (zkd_lh *o = l->lhs; o; o = o->next)
         if (o != h && !o->dead && o->sid == sid)
             zkd_lh_kill(o, "replaced by a new connection from the same server");
@@ -630,7 +634,7 @@ static void zkd_leader_on_packet(void *ctx, zkd_qcnx *q, const zkd_qpkt *p)
         if (h->st != LH_INFO)
             zkd_lh_kill(h, "second LearnerInfo");
         else
-            zkd_leader_info(l, h, p);
+            zkd_leader_learner_info(l, h, p);
         break;
     case ZKD_QP_ACKEPOCH:
         if (h->st != LH_EPOCH || l->phase == PH_DISCOVERY)
@@ -756,8 +760,8 @@ zkd_leader *zkd_leader_start(zkd_quorum *q)
     l->q = q;
     l->s = s;
     l->max_accepted = q->accepted_epoch;
-    l->started_ms = zkd_now_ms();
-    l->config_text = zkd_quorum_config_text(s->cfg);
+    l->started_us = zkd_mono_us();
+    l->config_text = zkd_config_membership(s->cfg, &l->config_len);
     struct sockaddr_storage ss;
     int sl = sizeof ss;
     char spec[300];
@@ -816,22 +820,23 @@ void zkd_leader_free(zkd_leader *l)
     free(l);
 }
 
-void zkd_leader_stats(const zkd_leader *l, int *followers, int *synced, int *pending_syncs, int *observers)
+void zkd_leader_stats(const zkd_leader *l, zkd_leader_info *out)
 {
-    int f = 0, sy = 0, o = 0;
+    memset(out, 0, sizeof *out);
     for (const zkd_lh *h = l->lhs; h; h = h->next) {
         if (h->dead || !h->info_seen)
             continue;
-        if (h->observer) {
-            o++;
-            continue;
+        out->learners++;
+        if (h->st == LH_RUNNING) {
+            if (h->observer)
+                out->synced_observers++;
+            else
+                out->synced_followers++;
         }
-        f++;
-        if (h->st == LH_RUNNING)
-            sy++;
     }
-    *followers = f;
-    *synced = sy;
-    *pending_syncs = (int)l->nlsyncs;
-    *observers = o;
+    out->pending_syncs = (int)l->nlsyncs;
+    out->uptime_ms = (zkd_mono_us() - l->started_us) / 1000;
+    for (int sid = 0; sid < 256; sid++)
+        if (l->served[sid / 64] & (1ull << (sid % 64)))
+            out->served[out->nserved++] = sid;
 }

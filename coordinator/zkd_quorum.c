@@ -51,27 +51,6 @@ bool zkd_quorum_is_voter(const zkd_quorum *q, int64_t sid)
     return false;
 }
 
-char *zkd_quorum_config_text(const zkd_config *cfg)
-{
-    kz_wr w = KZ_WR_INIT;
-    char line[600];
-    for (size_t i = 0; i < cfg->n_servers; i++) {
-        const zkd_server_def *d = &cfg->servers[i];
-        const char *h = d->host;
-        bool v6 = strchr(h, ':') != NULL;
-        int n = snprintf(line, sizeof line, "server.%lld=%s%s%s:%d:%d:%s\n", (long long)d->id, v6 ? "[" : "", h,
-                         v6 ? "]" : "", d->quorum_port, d->election_port, d->observer ? "observer" : "participant");
-        kz_wr_bytes(&w, line, (size_t)n);
-    }
-    kz_wr_bytes(&w, "version=0", 10); /* with the NUL */
-    if (w.err) {
-        kz_wr_free(&w);
-        return NULL;
-    }
-    size_t len;
-    return (char *)kz_wr_steal(&w, &len);
-}
-
 void zkd_quorum_proposal_size(zkd_quorum *q, size_t len)
 {
     int64_t n = (int64_t)len;

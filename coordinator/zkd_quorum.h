@@ -75,8 +75,6 @@ bool zkd_quorum_is_voter(const zkd_quorum *q, int64_t sid);
  * protocol's memory). */
 void zkd_quorum_set_accepted_epoch(zkd_quorum *q, int64_t e);
 void zkd_quorum_set_current_epoch(zkd_quorum *q, int64_t e);
-/* The static config text (QuorumMaj.toString), for NEWLEADER. malloc'd. */
-char *zkd_quorum_config_text(const zkd_config *cfg);
 void zkd_quorum_proposal_size(zkd_quorum *q, size_t len);
 
 /* ---- zkd_leader.c */
@@ -85,8 +83,17 @@ void zkd_leader_free(zkd_leader *l);
 int zkd_leader_submit(zkd_leader *l, zkd_req *req, const zkd_auth_id *ids, uint32_t nids);
 bool zkd_leader_sync(zkd_leader *l, zkd_req *req);
 void zkd_leader_durable(zkd_leader *l, int64_t zxid);
-void zkd_leader_stats(const zkd_leader *l, int *followers, int *synced, int *pending_syncs, int *observers);
-/* Writes cons-like lines for dump/mntr. */
+/* What the four-letter words show about a leader. */
+typedef struct zkd_leader_info {
+    int learners;            /* connected learners (getLearners) */
+    int synced_followers;    /* followers past NEWLEADER (getForwardingFollowers) */
+    int synced_observers;    /* observers past NEWLEADER */
+    int pending_syncs;       /* learners' syncs waiting for a commit */
+    int64_t uptime_ms;       /* since this peer took office */
+    int64_t served[256];     /* sids of every learner served, ascending */
+    size_t nserved;
+} zkd_leader_info;
+void zkd_leader_stats(const zkd_leader *l, zkd_leader_info *out);
 
 /* ---- zkd_learner.c */
 zkd_learner *zkd_learner_start(zkd_quorum *q, bool observer);
