@@ -5,7 +5,7 @@
 #   make deps       install the Debian packages that are missing
 #   make check      unit suites, then integration tests against the real programs
 #   make bench      benchmarks against the reference implementations
-#   make run        build and start a local zkd, show it serving
+#   make run        build and start a local three-host zkd ensemble, show it serving
 #   make install    PREFIX=/usr/local SYSCONFDIR=$(PREFIX)/etc DESTDIR=
 
 SHELL    := /bin/bash

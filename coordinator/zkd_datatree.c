@@ -639,6 +639,22 @@ static size_t zkd_parent_len(const char *p, size_t len)
     return len > 1 ? len - 1 : 1;
 }
 
+int zkd_dt_set_config(zkd_datatree *dt, const char *text, size_t len, int64_t mtime)
+{
+    zkd_node *n = zkd_dt_get(dt, "/zookeeper/config", 17);
+    if (!n)
+        return KZ_ECORRUPT;
+    dt->data_size -= zkd_node_size(n);
+    int rc = zkd_node_set_data(n, (kz_str){ text, (int32_t)len });
+    dt->data_size += zkd_node_size(n);
+    if (rc)
+        return KZ_ENOMEM;
+    n->stat.version = -1; /* DataTree.setData(CONFIG_NODE, data, -1, version 0, now) */
+    n->stat.mzxid = 0;
+    n->stat.mtime = mtime;
+    return 0;
+}
+
 int zkd_dt_restore_node(zkd_datatree *dt, kz_str path, kz_str data, int64_t acl, const zkd_StatPersisted *st)
 {
     /* The ACL cache precedes the nodes in a snapshot: an index it does not

@@ -123,6 +123,9 @@ zkd_node *const *zkd_dt_ttls(const zkd_datatree *dt, size_t *n);
 /* Snapshot restore: add a node under its (already restored) parent; the
  * root arrives as path "" or "/" and replaces the initial root's data/stat.
  * Children counts come from the links. Returns 0 or a KZ_E* code. */
+/* Ensemble mode: /zookeeper/config holds the membership text, set outside
+ * the txn stream as ZooKeeper's initConfigInZKDatabase does. 0 or KZ_E*. */
+int zkd_dt_set_config(zkd_datatree *dt, const char *text, size_t len, int64_t mtime);
 int zkd_dt_restore_node(zkd_datatree *dt, kz_str path, kz_str data, int64_t acl, const zkd_StatPersisted *st);
 /* Snapshot restore of one ACL cache entry (index as stored). */
 int zkd_dt_acl_restore(zkd_datatree *dt, int64_t idx, const kz_jvec *acl);

@@ -320,6 +320,23 @@ static int zkd_server_restore_sessions_cb(void *ctx, int64_t sid, int32_t timeou
     return zkd_session_add(s, sid, timeout) ? 0 : KZ_ENOMEM;
 }
 
+/* A tree just loaded: watch hooks, sessions, and in ensemble mode the
+ * membership in /zookeeper/config (QuorumPeer.initConfigInZKDatabase). */
+static int zkd_server_tree_ready(zkd_server *s)
+{
+    zkd_dt_hooks hooks = { zkd_server_trigger, s };
+    zkd_dt_set_hooks(s->dt, &hooks);
+    if (zkd_dt_session_walk(s->dt, zkd_server_restore_sessions_cb, s))
+        return -1;
+    if (zkd_config_standalone(s->cfg))
+        return 0;
+    size_t len;
+    char *text = zkd_config_membership(s->cfg, &len);
+    int rc = text ? zkd_dt_set_config(s->dt, text, len, zkd_now_ms()) : KZ_ENOMEM;
+    free(text);
+    return rc ? -1 : 0;
+}
+
 /* Restores the tree from disk, rebuilds the sessions and the pipeline
  * state from it and starts the sync thread. */
 static int zkd_server_db_open(zkd_server *s)
@@ -338,9 +355,7 @@ static int zkd_server_db_open(zkd_server *s)
     s->next_zxid = s->durable_zxid = info.last_zxid;
     if (zkd_prep_init(s) || zkd_session_init(s))
         return -1;
-    zkd_dt_hooks hooks = { zkd_server_trigger, s };
-    zkd_dt_set_hooks(s->dt, &hooks);
-    if (zkd_dt_session_walk(s->dt, zkd_server_restore_sessions_cb, s))
+    if (zkd_server_tree_ready(s))
         return -1;
     s->sync = zkd_sync_start(s->base, info.log_dir, (int64_t)s->cfg->pre_alloc_size * 1024, s->cfg->force_sync,
                              zkd_server_durable, s);
@@ -405,9 +420,7 @@ int zkd_server_db_replace(zkd_server *s, zkd_datatree *dt)
     s->next_zxid = zkd_dt_last_zxid(dt);
     if (zkd_prep_init(s) || zkd_session_init(s))
         return -1;
-    zkd_dt_hooks hooks = { zkd_server_trigger, s };
-    zkd_dt_set_hooks(s->dt, &hooks);
-    return zkd_dt_session_walk(s->dt, zkd_server_restore_sessions_cb, s) ? -1 : 0;
+    return zkd_server_tree_ready(s);
 }
 
 int zkd_server_init(zkd_server *s, zkd_config *cfg)
