@@ -362,6 +362,22 @@ static int zkd_server_db_open(zkd_server *s)
     return s->sync ? 0 : -1;
 }
 
+/* Drops the txns in flight, the sessions and the outstanding changes, which
+ * all describe the current tree, and replaces the tree with @dt. */
+static void zkd_server_drop_tree(zkd_server *s, zkd_datatree *dt)
+{
+    while (s->txq_head) {
+        zkd_req *r = s->txq_head;
+        s->txq_head = r->tnext;
+        zkd_req_free(r);
+    }
+    s->txq_tail = NULL;
+    zkd_session_fini(s);
+    zkd_prep_fini(s);
+    zkd_dt_free(s->dt);
+    s->dt = dt;
+}
+
 /* Stops the sync thread (everything queued is written) and drops the tree,
  * the sessions and the txns in flight. Client connections must be gone. */
 static void zkd_server_db_close(zkd_server *s)
@@ -373,16 +389,7 @@ static void zkd_server_db_close(zkd_server *s)
         zkd_snap_wait(s->snap_pid);
         s->snap_pid = 0;
     }
-    while (s->txq_head) {
-        zkd_req *r = s->txq_head;
-        s->txq_head = r->tnext;
-        zkd_req_free(r);
-    }
-    s->txq_tail = NULL;
-    zkd_session_fini(s);
-    zkd_prep_fini(s);
-    zkd_dt_free(s->dt);
-    s->dt = NULL;
+    zkd_server_drop_tree(s, NULL);
 }
 
 int zkd_server_db_reload(zkd_server *s, int64_t truncate_to)
@@ -406,17 +413,7 @@ int zkd_server_db_reload(zkd_server *s, int64_t truncate_to)
 
 int zkd_server_db_replace(zkd_server *s, zkd_datatree *dt)
 {
-    /* Sessions and outstanding changes describe the old tree. */
-    while (s->txq_head) {
-        zkd_req *r = s->txq_head;
-        s->txq_head = r->tnext;
-        zkd_req_free(r);
-    }
-    s->txq_tail = NULL;
-    zkd_session_fini(s);
-    zkd_prep_fini(s);
-    zkd_dt_free(s->dt);
-    s->dt = dt;
+    zkd_server_drop_tree(s, dt);
     s->next_zxid = zkd_dt_last_zxid(dt);
     if (zkd_prep_init(s) || zkd_session_init(s))
         return -1;
