@@ -52,6 +52,8 @@
 
 static const zkb_prog kt_prog = {
     .name = "zkbench",
+    .help_s = "server HOST:PORT (default 127.0.0.1:2181), or a comma list of them:\n"
+              "      libzookeeper_mt gives each session a random one of the list",
     .help_n = "sessions (default 16)",
     .help_v = "show the client library's error log (silenced by default)",
     .cpu_decimals = 2,

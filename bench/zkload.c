@@ -1,7 +1,7 @@
 /* bench/zkload.c -- closed-loop load generator speaking the ZooKeeper wire protocol itself.
  *
- * Usage: zkload [-s HOST:PORT] [-n SESSIONS] [-o OUTSTANDING] [-c COUNT] [-d BYTES]
- *               [-p PHASES] [-r ROOT] [-t STALL_SECS] [-v]
+ * Usage: zkload [-s HOST:PORT[,HOST:PORT...]] [-n SESSIONS] [-o OUTSTANDING] [-c COUNT]
+ *               [-d BYTES] [-p PHASES] [-r ROOT] [-t STALL_SECS] [-v]
  *
  * The same load, options and output as zkbench, without libzookeeper_mt: that client
  * spends 30-45 us of CPU per operation (two threads per session, a pipe wake-up per
@@ -16,6 +16,14 @@
  * ROOT/s<k>-<i>, i in [0, share_k), exactly as zkbench does, so the two can be
  * compared and either can clean up after the other (the phases only make sense in the
  * default order: a phase whose nodes are missing counts errors).
+ *
+ * Servers: -s takes one HOST:PORT or a comma list of up to KL_MAX_SERVERS (an ensemble);
+ * session k connects to the (k mod N)-th, so the sessions are spread round-robin over
+ * the list and stay there (no reconnects: a lost connection aborts the run, as with one
+ * server). Each entry uses the first address its name resolves to. The set-up requests
+ * (creating ROOT and its ancestors, deleting ROOT at the end) go through session 0,
+ * i.e. the first server; every session only reads nodes it wrote itself, so the
+ * per-session ordering of ZooKeeper suffices on any member of an ensemble.
  *
  * Wire protocol (jute, big-endian, every frame prefixed by an int32 length):
  *   ConnectRequest  {int protocolVersion=0, long lastZxidSeen=0, int timeOut,
@@ -81,6 +89,7 @@
 #define KL_READ_CHUNK      (256 * 1024)
 #define KL_FRAME_SLACK     65536            /* frame bound: data size + this */
 #define KL_ETIMEOUT        (-10001)         /* our code: a set-up request got no reply */
+#define KL_MAX_SERVERS     64               /* entries of -s */
 
 /* ZooKeeper opcodes and xids */
 enum {
@@ -92,6 +101,8 @@ enum { KL_ZNODEEXISTS = -110 };
 
 static const zkb_prog kl_prog = {
     .name = "zkload",
+    .help_s = "server HOST:PORT (default 127.0.0.1:2181), or a comma list of them:\n"
+              "      session k connects to the (k mod N)-th (round-robin)",
     .help_n = "sessions, one TCP connection each (default 16)",
     .help_v = "report sessions that did not confirm closeSession",
     .cpu_decimals = 3,                       /* zkbench: 2; zkload's is that small */
@@ -125,6 +136,7 @@ typedef enum {
 
 typedef struct {
     int id;
+    int srv;                 /* index into kl_bench.srv: the server of this session */
     int fd;
     kl_cstate st;
     int64_t session_id;
@@ -145,8 +157,18 @@ typedef struct {
     size_t prefix_len;
 } kl_conn;
 
+/* One entry of -s, resolved. */
+typedef struct {
+    char name[ZKB_HOST_MAX]; /* HOST:PORT as given */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int family;
+} kl_server;
+
 typedef struct {
     zkb_config cfg;          /* options, immutable after zkb_parse_args() */
+    kl_server srv[KL_MAX_SERVERS];
+    int nsrv;
     char *data;              /* data_len bytes sent by create and setData */
     size_t max_frame;
     /* run state */
@@ -244,8 +266,13 @@ static void kl_lost(kl_bench *b, kl_conn *c, const char *fmt, ...)
 {
     if (!b->lost) {
         va_list ap;
+        int n = 0;
+        if (b->nsrv > 1)
+            n = snprintf(b->lost_why, sizeof b->lost_why, "%s: ", b->srv[c->srv].name);
+        if (n < 0 || (size_t)n >= sizeof b->lost_why)
+            n = 0;
         va_start(ap, fmt);
-        vsnprintf(b->lost_why, sizeof b->lost_why, fmt, ap);
+        vsnprintf(b->lost_why + n, sizeof b->lost_why - (size_t)n, fmt, ap);
         va_end(ap);
         b->lost = c->id + 1;
     }
@@ -590,53 +617,79 @@ static void kl_poll(kl_bench *b, int ms)
 
 /* ---- set-up, phases, tear-down ------------------------------------------------------ */
 
-static int kl_resolve(const kl_bench *b, struct addrinfo **out)
+/* Resolves one HOST:PORT ([V6ADDR]:PORT for IPv6 literals) of @len bytes at @spec into
+ * @sv. Returns -1 after printing why not. */
+static int kl_resolve_one(kl_server *sv, const char *spec, size_t len)
 {
-    char host[256];
-    const char *port;
-    const char *colon = strrchr(b->cfg.host, ':');
+    char host[ZKB_HOST_MAX];
+    const char *colon, *port;
     size_t hl;
+    struct addrinfo *ai;
 
-    if (strchr(b->cfg.host, ',')) {
-        fprintf(stderr, "zkload: -s takes one HOST:PORT, not a list (%s)\n", b->cfg.host);
+    memcpy(sv->name, spec, len);
+    sv->name[len] = '\0';
+    colon = strrchr(sv->name, ':');
+    if (!colon || colon == sv->name || !colon[1]) {
+        fprintf(stderr, "zkload: -s wants HOST:PORT[,HOST:PORT...] (got '%s')\n", sv->name);
         return -1;
     }
-    if (!colon || colon == b->cfg.host || !colon[1]) {
-        fprintf(stderr, "zkload: -s wants HOST:PORT (got %s)\n", b->cfg.host);
-        return -1;
-    }
-    hl = (size_t)(colon - b->cfg.host);
-    if (b->cfg.host[0] == '[' && hl >= 2 && b->cfg.host[hl - 1] == ']') {
-        memcpy(host, b->cfg.host + 1, hl - 2);
+    hl = (size_t)(colon - sv->name);
+    if (sv->name[0] == '[' && hl >= 2 && sv->name[hl - 1] == ']') {
+        memcpy(host, sv->name + 1, hl - 2);
         host[hl - 2] = '\0';
     } else {
-        memcpy(host, b->cfg.host, hl);
+        memcpy(host, sv->name, hl);
         host[hl] = '\0';
     }
     port = colon + 1;
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    int rc = getaddrinfo(host, port, &hints, out);
+    int rc = getaddrinfo(host, port, &hints, &ai);
     if (rc) {
-        fprintf(stderr, "zkload: %s: %s\n", b->cfg.host, gai_strerror(rc));
+        fprintf(stderr, "zkload: %s: %s\n", sv->name, gai_strerror(rc));
         return -1;
     }
+    memcpy(&sv->addr, ai->ai_addr, ai->ai_addrlen);
+    sv->addrlen = ai->ai_addrlen;
+    sv->family = ai->ai_family;
+    freeaddrinfo(ai);
     return 0;
 }
 
+/* Splits -s at the commas and resolves every entry into b->srv[]. */
+static int kl_resolve(kl_bench *b)
+{
+    const char *p = b->cfg.host;
+    b->nsrv = 0;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (b->nsrv == KL_MAX_SERVERS) {
+            fprintf(stderr, "zkload: -s lists more than %d servers\n", KL_MAX_SERVERS);
+            return -1;
+        }
+        if (kl_resolve_one(&b->srv[b->nsrv], p, len))
+            return -1;
+        b->nsrv++;
+        if (!p[len])
+            return 0;
+        p += len + 1;
+    }
+}
+
+/* Connects session k to server k mod nsrv, and waits (bounded) for all handshakes. */
 static int kl_connect_all(kl_bench *b)
 {
-    struct addrinfo *ai;
     int64_t deadline = zkb_now_ns() + (int64_t)ZKB_CONNECT_SECS * 1000000000;
 
-    if (kl_resolve(b, &ai))
+    if (kl_resolve(b))
         return -1;
     for (int k = 0; k < b->cfg.nsess; k++) {
         kl_conn *c = &b->conns[k];
         int one = 1;
-        c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        c->srv = k % b->nsrv;
+        const kl_server *sv = &b->srv[c->srv];
+        c->fd = socket(sv->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (c->fd < 0) {
             fprintf(stderr, "zkload: socket: %s\n", strerror(errno));
-            freeaddrinfo(ai);
             return -1;
         }
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -644,23 +697,23 @@ static int kl_connect_all(kl_bench *b)
         struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
         if (epoll_ctl(b->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
             fprintf(stderr, "zkload: epoll_ctl: %s\n", strerror(errno));
-            freeaddrinfo(ai);
             return -1;
         }
-        if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-            fprintf(stderr, "zkload: connect to %s: %s\n", b->cfg.host, strerror(errno));
-            freeaddrinfo(ai);
+        if (connect(c->fd, (const struct sockaddr *)&sv->addr, sv->addrlen) != 0 &&
+            errno != EINPROGRESS) {
+            fprintf(stderr, "zkload: connect to %s: %s\n", sv->name, strerror(errno));
             return -1;
         }
     }
-    freeaddrinfo(ai);
 
     for (;;) {
         int ready = 0;
         for (int k = 0; k < b->cfg.nsess; k++)
             ready += b->conns[k].st == KL_C_READY;
         if (b->lost) {
-            fprintf(stderr, "zkload: session %d to %s: %s\n", b->lost - 1, b->cfg.host,
+            /* with several servers, lost_why starts with the server's name */
+            fprintf(stderr, "zkload: session %d%s%s: %s\n", b->lost - 1,
+                    b->nsrv > 1 ? "" : " to ", b->nsrv > 1 ? "" : b->srv[0].name,
                     b->lost_why);
             return -1;
         }
@@ -669,6 +722,10 @@ static int kl_connect_all(kl_bench *b)
         if (zkb_now_ns() > deadline) {
             fprintf(stderr, "zkload: only %d of %d sessions connected to %s within %d s\n",
                     ready, b->cfg.nsess, b->cfg.host, ZKB_CONNECT_SECS);
+            for (int k = 0; k < b->cfg.nsess; k++)
+                if (b->conns[k].st != KL_C_READY)
+                    fprintf(stderr, "zkload:   session %d (%s) not connected\n", k,
+                            b->srv[b->conns[k].srv].name);
             return -1;
         }
         kl_poll(b, ZKB_WAIT_SLICE_MS);

@@ -858,7 +858,7 @@ static bool zkd_fle_vote_eq(const zkd_fle_vote *a, const zkd_fle_vote *b)
 static zkd_fle_slot *zkd_fle_slot_of(zkd_fle_peer *p, bool oute) { return oute ? &p->oute : &p->recv; }
 
 /* getVoteTracker().hasAllQuorums(): more than half of the voters hold @ref. */
-static bool zkd_fle_has_quorum(zkd_fle *f, bool oute, const zkd_fle_vote *ref)
+static size_t zkd_fle_agreeing(zkd_fle *f, bool oute, const zkd_fle_vote *ref)
 {
     size_t acks = 0;
     for (size_t i = 0; i < f->npeers; i++) {
@@ -866,7 +866,12 @@ static bool zkd_fle_has_quorum(zkd_fle *f, bool oute, const zkd_fle_vote *ref)
         if (f->peers[i].voter && s->set && zkd_fle_vote_eq(ref, &s->v))
             acks++;
     }
-    return acks > f->nvoters / 2;
+    return acks;
+}
+
+static bool zkd_fle_has_quorum(zkd_fle *f, bool oute, const zkd_fle_vote *ref)
+{
+    return zkd_fle_agreeing(f, oute, ref) > f->nvoters / 2;
 }
 
 /* checkLeader(): the leader itself must have said LEADING (or, if it is us,
@@ -974,6 +979,15 @@ static void zkd_fle_process(zkd_fle *f, int64_t sid, const zkd_notification *n)
         /* Only a better vote interrupts the finalize wait; anything else is
          * dropped and the wait starts over. */
         if (!zkd_fle_better(n->leader, n->zxid, n->peer_epoch, f->prop_leader, f->prop_zxid, f->prop_epoch)) {
+            zkd_fle_vote ref = { f->prop_leader, f->prop_zxid, f->clock, f->prop_epoch, 0, ZKD_LOOKING };
+            if (n->state == ZKD_LOOKING && n->election_epoch == f->clock)
+                zkd_fle_set_slot(f, sid, false,
+                                 (zkd_fle_vote){ n->leader, n->zxid, n->election_epoch, n->peer_epoch, 0, ZKD_LOOKING });
+            if (zkd_fle_agreeing(f, false, &ref) == f->nvoters) {
+                f->finalizing = false; /* every voter agrees: nothing better can come */
+                zkd_fle_decide(f, f->prop_leader, f->prop_zxid, f->clock, f->prop_epoch);
+                return;
+            }
             zkd_fle_timer(f->ev_finalize, ZKD_FLE_FINALIZE_MS);
             return;
         }
@@ -1015,7 +1029,11 @@ static void zkd_fle_process(zkd_fle *f, int64_t sid, const zkd_notification *n)
         zkd_fle_set_slot(f, sid, false,
                          (zkd_fle_vote){ n->leader, n->zxid, n->election_epoch, n->peer_epoch, 0, ZKD_LOOKING });
         zkd_fle_vote ref = { f->prop_leader, f->prop_zxid, f->clock, f->prop_epoch, 0, ZKD_LOOKING };
-        if (zkd_fle_has_quorum(f, false, &ref)) {
+        if (zkd_fle_agreeing(f, false, &ref) == f->nvoters) {
+            /* Every voter of this round proposes the same leader: no better
+             * vote can come, so the finalize wait would only cost time. */
+            zkd_fle_decide(f, f->prop_leader, f->prop_zxid, f->clock, f->prop_epoch);
+        } else if (zkd_fle_has_quorum(f, false, &ref)) {
             f->finalizing = true;
             evtimer_del(f->ev_notify);
             zkd_fle_timer(f->ev_finalize, ZKD_FLE_FINALIZE_MS);

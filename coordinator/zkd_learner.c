@@ -29,7 +29,7 @@
 
 #define ZKD_COMP "Learner"
 #define ZKD_MAX_PACKET (64u << 20)
-#define ZKD_CONNECT_TRIES 5
+#define ZKD_CONNECT_RETRY_MS 20 /* first retry of a refused connection */
 
 enum { LN_INFO, LN_SYNC, LN_SNAP, LN_NEWLEADER, LN_RUNNING };
 
@@ -435,15 +435,21 @@ static void zkd_learner_on_close(void *ctx, zkd_qcnx *q, const char *why)
     zkd_learner *l = ctx;
     if (l->dead)
         return;
-    if (!zkd_qcnx_connected(q) && l->st == LN_INFO && ++l->tries < ZKD_CONNECT_TRIES &&
+    if (!zkd_qcnx_connected(q) && l->st == LN_INFO &&
         zkd_now_ms() - l->started_ms < zkd_learner_limit(l, l->s->cfg->init_limit)) {
+        /* The leader may not listen yet (it decided a moment after us):
+         * retry soon, backing off to once a second, within initLimit. */
+        int64_t ms = ZKD_CONNECT_RETRY_MS << (l->tries < 6 ? l->tries : 6);
+        l->tries++;
         kz_warn(ZKD_COMP, "Unexpected exception, tries=%d, remaining init limit=%lld, connecting to %s:%d: %s",
-                l->tries, (long long)(zkd_learner_limit(l, l->s->cfg->init_limit) - (zkd_now_ms() - l->started_ms)),
+                l->tries - 1, (long long)(zkd_learner_limit(l, l->s->cfg->init_limit) - (zkd_now_ms() - l->started_ms)),
                 l->ldef->host, l->ldef->quorum_port, why);
         l->old_cx = l->cx;
         l->cx = NULL;
         event_active(l->sweep_ev, EV_TIMEOUT, 0);
-        struct timeval tv = { 1, 0 };
+        if (ms > 1000)
+            ms = 1000;
+        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
         event_add(l->retry_ev, &tv);
         return;
     }

@@ -31,7 +31,7 @@ void zkb_usage(const zkb_prog *prog, FILE *f)
     fprintf(f,
             "usage: %s [-s HOST:PORT] [-n SESSIONS] [-o OUTSTANDING] [-c COUNT] [-d BYTES]\n"
             "%*s[-p PHASES] [-r ROOT] [-t STALL_SECS] [-v]\n"
-            "  -s  server (default 127.0.0.1:2181)\n"
+            "  -s  %s\n"
             "  -n  %s\n"
             "  -o  requests in flight per session (default 32)\n"
             "  -c  operations per phase, over all sessions (default 100000)\n"
@@ -40,7 +40,8 @@ void zkb_usage(const zkb_prog *prog, FILE *f)
             "  -r  root path of the benchmark nodes (default /zkbench)\n"
             "  -t  abort a phase after this many seconds without progress (default 30)\n"
             "  -v  %s\n",
-            prog->name, (int)strlen(prog->name) + 8, "", prog->help_n, prog->help_v);
+            prog->name, (int)strlen(prog->name) + 8, "", prog->help_s, prog->help_n,
+            prog->help_v);
 }
 
 bool zkb_parse_long(const char *s, long lo, long hi, long *out)

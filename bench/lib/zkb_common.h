@@ -21,7 +21,7 @@
 
 #define ZKB_PATH_MAX        512
 #define ZKB_ROOT_MAX        256
-#define ZKB_HOST_MAX        256
+#define ZKB_HOST_MAX        1024             /* -s: one HOST:PORT or a comma list */
 #define ZKB_MAX_SESSIONS    1024
 #define ZKB_MAX_OUTSTANDING 65536
 #define ZKB_MAX_DATA        (1000 * 1000)    /* below jute.maxbuffer (0xfffff) */
@@ -41,6 +41,7 @@ typedef enum {
 /* What differs between the programs in the shared text. */
 typedef struct {
     const char *name;        /* "zkbench": message prefix and usage line */
+    const char *help_s;      /* the -s line of the usage, after "-s  " */
     const char *help_n;      /* the -n line of the usage, after "-n  " */
     const char *help_v;      /* the -v line of the usage, after "-v  " */
     int cpu_decimals;        /* digits after the point of client_cpu_s */
