@@ -1187,6 +1187,8 @@ void zkd_fle_set_state(zkd_fle *f, zkd_peer_state state)
     f->cur.state = state;
 }
 
+void zkd_fle_update_epoch(zkd_fle *f, int64_t peer_epoch) { f->cur.peer_epoch = peer_epoch; }
+
 zkd_peer_state zkd_fle_state(const zkd_fle *f) { return f->state; }
 
 zkd_fle *zkd_fle_new(struct event_base *base, const zkd_config *cfg, zkd_fle_decided_fn *decided, void *ctx)

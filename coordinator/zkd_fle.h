@@ -52,6 +52,11 @@ void zkd_fle_look(zkd_fle *f, int64_t zxid, int64_t current_epoch);
  * has really joined or formed the quorum. Notifications we send carry it. */
 void zkd_fle_set_state(zkd_fle *f, zkd_peer_state state);
 
+/* The epoch the decided vote reports once the new leader's epoch is
+ * established (QuorumPeer.updateElectionVote, ZOOKEEPER-1732): every member
+ * then answers newcomers with the same vote. */
+void zkd_fle_update_epoch(zkd_fle *f, int64_t peer_epoch);
+
 /* Current state (LOOKING while a round runs). */
 zkd_peer_state zkd_fle_state(const zkd_fle *f);
 

@@ -272,6 +272,7 @@ static void zkd_leader_start_serving(zkd_leader *l)
     kz_info(ZKD_COMP, "LEADING - LEADER ELECTION TOOK - %lld MS",
             (long long)((zkd_mono_us() - l->q->look_started_us) / 1000));
     zkd_fle_set_state(l->q->fle, ZKD_LEADING);
+    zkd_fle_update_epoch(l->q->fle, l->epoch);
     /* Sessions restart their timeouts under the new leader. */
     int64_t k;
     uint64_t v;

@@ -314,6 +314,7 @@ static void zkd_learner_uptodate(zkd_learner *l)
     kz_info(ZKD_COMP, "Learner received UPTODATE message");
     l->st = LN_RUNNING;
     zkd_fle_set_state(l->q->fle, l->observer ? ZKD_OBSERVING : ZKD_FOLLOWING);
+    zkd_fle_update_epoch(l->q->fle, l->new_epoch);
     zkd_server_set_serving(l->s, true);
     zkd_qcnx_send_null(l->cx, ZKD_QP_ACK, l->new_epoch << 32);
     kz_info(l->observer ? "Observer" : "Follower", "%s - LEADER ELECTION TOOK - %lld MS",
