@@ -3,6 +3,7 @@
   server   module-scoped default server (module may set SERVER_KW = dict(...) for
            ZkServer keyword arguments such as tick_time or extra config keys)
   servers  module-scoped ServerPool to start additional/custom servers
+  ensembles  module-scoped zkensemble.EnsemblePool (quorum peers, see zkensemble.py)
   impl     "zkd" or "ref" (ZK_IMPL)
 """
 
@@ -65,6 +66,19 @@ def servers(request):
     bad = pool.shutdown()
     if bad:
         pytest.fail("zkd did not stop cleanly: " + "; ".join(bad), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def ensembles(request):
+    """Module-scoped zkensemble.EnsemblePool: ensembles.new(impls=(...), ...).  Fails the
+    module if a node exited by itself or a zkd did not exit 0 on SIGTERM."""
+    import zkensemble
+    name = request.module.__name__.split(".")[-1]
+    pool = zkensemble.EnsemblePool(os.path.join(_BASE["dir"], name))
+    yield pool
+    bad = pool.shutdown()
+    if bad:
+        pytest.fail("ensemble node(s) ended badly: " + "; ".join(bad), pytrace=False)
 
 
 @pytest.fixture(scope="module")

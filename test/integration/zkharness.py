@@ -72,6 +72,8 @@ def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
             if v:
                 return v
             last_exc = None
+        except ServerDied:
+            raise  # a server process died: waiting longer cannot help
         except Exception as e:  # noqa: BLE001 - the predicate may fail while things settle
             last_exc = e
         if time.monotonic() >= deadline:
@@ -139,6 +141,36 @@ def tail(path, n=60):
         return "<%s>" % e
 
 
+def ref_command(workdir, conf_path, extra=None, console=False):
+    """java command line of Apache ZooKeeper's QuorumPeerMain for conf_path (standalone or
+    ensemble, depending on the config).  log4j goes to <workdir>/server.log, or with
+    console=True to stdout (the caller captures it), INFO either way."""
+    log4j = os.path.join(workdir, "log4j.properties")
+    if console:
+        appender = ("log4j.rootLogger=INFO, C\n"
+                    "log4j.appender.C=org.apache.log4j.ConsoleAppender\n"
+                    "log4j.appender.C.Target=System.out\n"
+                    "log4j.appender.C.layout=org.apache.log4j.PatternLayout\n"
+                    "log4j.appender.C.layout.ConversionPattern=")
+    else:
+        appender = ("log4j.rootLogger=INFO, F\n"
+                    "log4j.appender.F=org.apache.log4j.FileAppender\n"
+                    "log4j.appender.F.File=%s\n"
+                    "log4j.appender.F.Append=true\n"
+                    "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
+                    "log4j.appender.F.layout.ConversionPattern="
+                    % os.path.join(workdir, "server.log"))
+    with open(log4j, "w") as f:
+        f.write(appender + "%d{ISO8601} - %-5p [%t:%C{1}@%L] - %m%n\n")
+    props = ["-Dlog4j.configuration=file:%s" % log4j,
+             "-Dzookeeper.admin.enableServer=false"]
+    for k, v in (extra or {}).items():
+        if k in SYSPROP_KEYS:
+            props.append("-D%s=%s" % (SYSPROP_KEYS[k], v))
+    return ([JAVA, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+             "-cp", ":".join(ZK_JARS)] + props + [ZK_MAIN, conf_path])
+
+
 ALL_SERVERS = []
 
 
@@ -167,6 +199,7 @@ class ZkServer:
         self.log_path = os.path.join(workdir, "zkd.log" if self.impl == "zkd" else "server.out")
         self.clients = []
         self.starts = 0
+        self.exits = []  # (how, status) per process that ended, see _note_exit
         ALL_SERVERS.append(self)
 
     # -- config
@@ -174,8 +207,9 @@ class ZkServer:
     def hostport(self):
         return "%s:%d" % (self.host, self.port)
 
-    def _write_config(self):
-        lines = [
+    def _config_lines(self):
+        """The zookeeper.properties lines (without extra keys); subclasses add to them."""
+        return [
             "tickTime=%d" % self.tick_time,
             "dataDir=%s" % self.data_dir,
             "clientPort=%d" % self.port,
@@ -184,6 +218,9 @@ class ZkServer:
             "admin.enableServer=false",
             "maxClientCnxns=0",
         ]
+
+    def _write_config(self):
+        lines = self._config_lines()
         for k, v in self.extra.items():
             if self.impl == "ref" and k in SYSPROP_KEYS:
                 continue
@@ -194,23 +231,7 @@ class ZkServer:
     def _command(self):
         if self.impl == "zkd":
             return [zkd_bin(), self.conf_path]
-        log4j = os.path.join(self.workdir, "log4j.properties")
-        with open(log4j, "w") as f:
-            f.write("log4j.rootLogger=INFO, F\n"
-                    "log4j.appender.F=org.apache.log4j.FileAppender\n"
-                    "log4j.appender.F.File=%s\n"
-                    "log4j.appender.F.Append=true\n"
-                    "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
-                    "log4j.appender.F.layout.ConversionPattern="
-                    "%%d{ISO8601} - %%-5p [%%t:%%C{1}@%%L] - %%m%%n\n"
-                    % os.path.join(self.workdir, "server.log"))
-        props = ["-Dlog4j.configuration=file:%s" % log4j,
-                 "-Dzookeeper.admin.enableServer=false"]
-        for k, v in self.extra.items():
-            if k in SYSPROP_KEYS:
-                props.append("-D%s=%s" % (SYSPROP_KEYS[k], v))
-        return ([JAVA, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                 "-cp", ":".join(ZK_JARS)] + props + [ZK_MAIN, self.conf_path])
+        return ref_command(self.workdir, self.conf_path, self.extra)
 
     def log_tail(self, n=60):
         out = "== %s (%s on %s)\n%s" % (self.log_path, self.impl, self.hostport,
@@ -235,6 +256,12 @@ class ZkServer:
         return self
 
     def _start_once(self, timeout):
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self):
+        """Writes the config and starts the process (output appended to log_path); does
+        not wait for it to be ready (see wait_ready)."""
         assert self.proc is None, "already running"
         self._write_config()
         cmd = self._command()
@@ -249,25 +276,30 @@ class ZkServer:
                                      stderr=subprocess.STDOUT, cwd=self.workdir,
                                      start_new_session=True)
         logf.close()
-        self.wait_ready(timeout)
+
+    def _probe_ready(self):
+        """One readiness probe: True once the server serves clients."""
+        if four_letter(self.host, self.port, "ruok", timeout=2.0) != b"imok":
+            return False
+        wl = self.whitelist
+        if wl != "*" and "srvr" not in wl.split(","):
+            return True
+        # short probe: ZooKeeper may hold a 4lw connection made while it is
+        # still loading its database until that is done
+        return b"Mode:" in four_letter(self.host, self.port, "srvr", timeout=0.5)
 
     def wait_ready(self, timeout=START_TIMEOUT):
         deadline = time.monotonic() + timeout
         while True:
             if self.proc is not None and self.proc.poll() is not None:
                 rc = self.proc.returncode
+                self._note_exit("died", rc)
                 self.proc = None
                 raise ServerDied("%s server exited with %s before ready\n%s"
                                  % (self.impl, rc, self.log_tail()))
             try:
-                if four_letter(self.host, self.port, "ruok", timeout=2.0) == b"imok":
-                    wl = self.whitelist
-                    if wl != "*" and "srvr" not in wl.split(","):
-                        return
-                    # short probe: ZooKeeper may hold a 4lw connection made while it is
-                    # still loading its database until that is done
-                    if b"Mode:" in four_letter(self.host, self.port, "srvr", timeout=0.5):
-                        return
+                if self._probe_ready():
+                    return
             except OSError:
                 pass
             if time.monotonic() >= deadline:
@@ -275,6 +307,11 @@ class ZkServer:
                 raise RuntimeError("%s server on %s not ready within %.0fs\n%s"
                                    % (self.impl, self.hostport, timeout, self.log_tail()))
             time.sleep(0.05)
+
+    def _note_exit(self, how, rc):
+        """Records how the process ended: "term" (SIGTERM by us), "kill" (SIGKILL by us)
+        or "died" (found exited without a signal from us)."""
+        self.exits.append((how, rc))
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -292,9 +329,13 @@ class ZkServer:
             p.send_signal(signal.SIGTERM)
             try:
                 p.wait(timeout)
+                self._note_exit("term", p.returncode)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(10)
+                self._note_exit("term-timeout", p.returncode)
+        else:
+            self._note_exit("died", p.returncode)
         self.proc = None
         return p.returncode
 
@@ -304,7 +345,10 @@ class ZkServer:
         p = self.proc
         if p.poll() is None:
             p.kill()
-        p.wait(10)
+            p.wait(10)
+            self._note_exit("kill", p.returncode)
+        else:
+            self._note_exit("died", p.returncode)
         self.proc = None
         return p.returncode
 
