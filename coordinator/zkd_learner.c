@@ -358,17 +358,21 @@ static void zkd_learner_on_packet(void *ctx, zkd_qcnx *q, const zkd_qpkt *p)
         zkd_qcnx_set_raw(l->cx, true);
         break;
     case ZKD_QP_PROPOSAL:
-        if (l->observer) {
-            zkd_learner_fail(l, "an observer got a PROPOSAL");
-            return;
-        }
-        zkd_learner_log(l, p->zxid, p->data, p->len);
-        break;
     case ZKD_QP_COMMIT:
-        zkd_learner_commit(l, p->zxid);
+        /* Synchronisation sends PROPOSAL/COMMIT pairs to observers too; once
+         * running they only get INFORM (Observer.processPacket ignores these). */
+        if (l->observer && l->st == LN_RUNNING) {
+            kz_warn("Observer", "Ignoring %s 0x%llx", p->type == ZKD_QP_PROPOSAL ? "proposal" : "commit",
+                    (unsigned long long)p->zxid);
+        } else if (p->type == ZKD_QP_PROPOSAL) {
+            zkd_learner_log(l, p->zxid, p->data, p->len);
+        } else {
+            zkd_learner_commit(l, p->zxid);
+        }
         break;
     case ZKD_QP_INFORM:
-        zkd_learner_log(l, p->zxid, p->data, p->len);
+        if (!s->txq_tail || s->txq_tail->zxid < p->zxid) /* not already had as a PROPOSAL */
+            zkd_learner_log(l, p->zxid, p->data, p->len);
         if (!l->dead)
             zkd_learner_commit(l, p->zxid);
         break;
