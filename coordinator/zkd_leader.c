@@ -598,13 +598,14 @@ static void zkd_leader_ping(zkd_leader *l, const zkd_qpkt *p)
 
 static void zkd_leader_ack(zkd_leader *l, zkd_lh *h, const zkd_qpkt *p)
 {
+    if (h->st == LH_NEWLEADER && p->zxid != l->epoch << 32) {
+        /* A ZooKeeper learner acks the txns it logged while synchronising,
+         * possibly before NEWLEADER: count them and wait for that ACK. */
+        if (p->zxid > h->acked)
+            h->acked = p->zxid;
+        return;
+    }
     if (h->st == LH_NEWLEADER) {
-        if (p->zxid != l->epoch << 32) {
-            kz_error("LearnerHandler", "Next packet was supposed to be the NEWLEADER ACK, got ACK of 0x%llx",
-                     (unsigned long long)p->zxid);
-            zkd_lh_kill(h, "bad NEWLEADER ACK");
-            return;
-        }
         h->st = LH_RUNNING;
         zkd_qcnx_set_timeout(h->cx, (int64_t)l->s->cfg->sync_limit * zkd_leader_tick_ms(l));
         if (l->phase == PH_SYNC) {

@@ -16,7 +16,6 @@ import pytest
 from kazoo.protocol.states import EventType, KazooState
 
 import jute as J
-import zkensemble as E
 from zkharness import wait_until
 
 pytestmark = pytest.mark.ensemble
