@@ -40,18 +40,6 @@ def holder(server):
     return zk
 
 
-def parse_mntr(text):
-    out = []
-    for ln in text.split("\n")[:-1]:
-        k, v = ln.split("\t", 1)
-        out.append((k, v))
-    return out
-
-
-def kv_lines(text, sep):
-    return dict(ln.split(sep, 1) for ln in text.split("\n") if sep in ln)
-
-
 def check_semantics(word, text, server, holder):
     sid = "0x%x" % holder.client_id[0]
     if word == "ruok":
@@ -59,7 +47,7 @@ def check_semantics(word, text, server, holder):
     elif word == "isro":
         assert text == "rw"
     elif word in ("stat", "srvr"):
-        kv = kv_lines(text, ": ")
+        kv = refcompare.kv_lines(text, ": ")
         assert kv["Mode"] == "standalone"
         # "/" is counted twice by ZooKeeper (stored as "" and "/"): 7 nodes -> 8
         assert kv["Node count"] == "8"
@@ -71,7 +59,7 @@ def check_semantics(word, text, server, holder):
             clients = [ln for ln in text.split("\n") if ln.startswith(" /")]
             assert len(clients) == 2
     elif word == "conf":
-        kv = kv_lines(text, "=")
+        kv = refcompare.kv_lines(text, "=")
         assert kv["clientPort"] == "2181"
         assert kv["secureClientPort"] == "-1"
         assert os.path.realpath(kv["dataDir"]) == os.path.realpath(
@@ -90,7 +78,7 @@ def check_semantics(word, text, server, holder):
         assert len(mine) == 1 and ",to=30000," in mine[0]
         assert ",lzxid=0x%x," % holder.last_zxid in mine[0]
     elif word == "mntr":
-        kv = dict(parse_mntr(text))
+        kv = dict(refcompare.parse_mntr(text))
         assert kv["zk_server_state"] == "standalone"
         assert kv["zk_znode_count"] == "8"
         assert kv["zk_ephemerals_count"] == "1"
@@ -117,12 +105,12 @@ def check_semantics(word, text, server, holder):
     elif word == "srst":
         assert text == "Server stats reset.\n"
     elif word == "dirs":
-        kv = kv_lines(text, ": ")
+        kv = refcompare.kv_lines(text, ": ")
         assert int(kv["datadir_size"]) > 0 and int(kv["logdir_size"]) > 0
 
 
 def check_mntr_keys(ref, act):
-    ref_kv, act_kv = parse_mntr(ref), parse_mntr(act)
+    ref_kv, act_kv = refcompare.parse_mntr(ref), refcompare.parse_mntr(act)
     assert [k for k, _ in act_kv[:2]] == ["zk_version", "zk_server_state"]
     ref_keys = {k for k, _ in ref_kv if not NS_KEY.match(k)}
     act_keys = {k for k, _ in act_kv if not NS_KEY.match(k)}
@@ -173,7 +161,7 @@ def test_after_reset_layout(server, holder, word):
     ref = ref_text("standalone-after-srst-%s.txt" % word)
     if word == "mntr":
         check_mntr_keys(ref, text)
-        kv = dict(parse_mntr(text))
+        kv = dict(refcompare.parse_mntr(text))
         assert kv["zk_avg_latency"] == "0.0"
     else:
         refcompare.assert_layout(ref, text, word)

@@ -4,12 +4,9 @@ preserve the exact tree (paths, data, ACLs, every Stat field), sessions and thei
 ephemerals survive a restart, and zxids continue after it.
 """
 
-import random
-import threading
-
-from kazoo.exceptions import KazooException
 from kazoo.security import make_digest_acl
 
+from zkensemble import Loader  # the write load shared with the ensemble tests
 from zkharness import wait_until
 
 LOAD_CLIENTS = 4
@@ -33,61 +30,6 @@ def walk(zk, root="/"):
     return out
 
 
-class Loader(threading.Thread):
-    """Async creates of /d/c<i>-<n> and sets of /d/s<i> (increasing counters)."""
-
-    def __init__(self, zk, i, stop):
-        super().__init__(daemon=True)
-        self.zk, self.i, self.stop_ev = zk, i, stop
-        self.sem = threading.Semaphore(WINDOW)
-        self.lock = threading.Lock()
-        self.acked_creates = {}  # path -> data
-        self.acked_set = -1  # highest acknowledged value of /d/s<i>
-        self.sent_sets = set()
-        self.errors = 0
-
-    def run(self):
-        n = 0
-        while not self.stop_ev.is_set():
-            if not self.sem.acquire(timeout=0.2):
-                continue
-            n += 1
-            try:
-                if n % 3 == 0:
-                    val = n
-                    self.sent_sets.add(val)
-                    r = self.zk.set_async("/d/s%d" % self.i, str(val).encode())
-                    r.rawlink(lambda a, v=val: self._set_done(a, v))
-                else:
-                    path = "/d/c%d-%06d" % (self.i, n)
-                    data = ("%d:%d:%s" % (self.i, n, "x" * random.randint(0, 200))).encode()
-                    r = self.zk.create_async(path, data)
-                    r.rawlink(lambda a, p=path, d=data: self._create_done(a, p, d))
-            except KazooException:
-                self.sem.release()
-                self.errors += 1
-
-    def _create_done(self, ar, path, data):
-        self.sem.release()
-        if ar.successful():
-            with self.lock:
-                self.acked_creates[path] = data
-        else:
-            self.errors += 1
-
-    def _set_done(self, ar, val):
-        self.sem.release()
-        if ar.successful():
-            with self.lock:
-                self.acked_set = max(self.acked_set, val)
-        else:
-            self.errors += 1
-
-    def acked(self):
-        with self.lock:
-            return len(self.acked_creates) + (self.acked_set >= 0)
-
-
 def test_kill9_under_load_keeps_acknowledged_writes(server):
     setup = server.kazoo()
     setup.create("/d")
@@ -96,14 +38,14 @@ def test_kill9_under_load_keeps_acknowledged_writes(server):
     setup.stop()
     setup.close()
     clients = [server.kazoo(timeout=10) for _ in range(LOAD_CLIENTS)]
-    stop = threading.Event()
-    loaders = [Loader(c, i, stop) for i, c in enumerate(clients)]
+    loaders = [Loader(c, i, base="/d", window=WINDOW, rate=1e9) for i, c in enumerate(clients)]
     for ld in loaders:
         ld.start()
-    wait_until(lambda: sum(ld.acked() for ld in loaders) >= 1500, 60, interval=0.01,
+    wait_until(lambda: sum(ld.acks for ld in loaders) >= 1500, 60, interval=0.01,
                what="1500 acknowledged writes")
     server.kill9()  # mid-load: requests are in flight
-    stop.set()
+    for ld in loaders:
+        ld.stop_ev.set()
     for ld in loaders:
         ld.join(10)
     # freeze what was acknowledged before the kill

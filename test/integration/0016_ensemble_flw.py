@@ -92,18 +92,6 @@ def sid_hex(zk):
     return "0x%x" % zk.client_id[0]
 
 
-def kv_lines(text, sep):
-    return dict(ln.split(sep, 1) for ln in text.split("\n") if sep in ln)
-
-
-def parse_mntr(text):
-    out = []
-    for ln in text.split("\n")[:-1]:
-        k, v = ln.split("\t", 1)
-        out.append((k, v))
-    return out
-
-
 def mntr_key_order(kv):
     """Keys without the per-namespace summaries, with learner sids generalised."""
     out = []
@@ -118,7 +106,7 @@ def mntr_key_order(kv):
 def check_mntr_keys(ref, act):
     """Same keys in the same order as ZooKeeper (per-namespace summaries aside); a long stays a
     long and a double a double."""
-    ref_kv, act_kv = parse_mntr(ref), parse_mntr(act)
+    ref_kv, act_kv = refcompare.parse_mntr(ref), refcompare.parse_mntr(act)
     assert len(act_kv) == len(dict(act_kv)), "duplicate mntr keys"
     rk, ak = mntr_key_order(ref_kv), mntr_key_order(act_kv)
     missing = sorted(set(rk) - set(ak))
@@ -244,7 +232,7 @@ def check_semantics(word, text, node, holders, is_leader):
     elif word == "isro":
         assert text == "rw"
     elif word in ("stat", "srvr"):
-        kv = kv_lines(text, ": ")
+        kv = refcompare.kv_lines(text, ": ")
         assert kv["Mode"] == ("leader" if is_leader else "follower")
         # 3 ephemerals + /ref-demo, /ref-demo/a, /zookeeper(+config, quota), "/" twice
         assert kv["Node count"] == "10"
@@ -264,7 +252,7 @@ def check_semantics(word, text, node, holders, is_leader):
             clients = [ln for ln in text.split("\n") if ln.startswith(" /")]
             assert len(clients) == 2
     elif word == "conf":
-        kv = kv_lines(text, "=")
+        kv = refcompare.kv_lines(text, "=")
         assert kv["clientPort"] == "2181"
         assert kv["serverId"] == str(node.sid)
         assert kv["tickTime"] == str(node.ensemble.tick_time)
@@ -284,7 +272,7 @@ def check_semantics(word, text, node, holders, is_leader):
         mine = [ln for ln in lines if ",sid=%s," % sid in ln]
         assert len(mine) == 1, lines
     elif word == "mntr":
-        kv = dict(parse_mntr(text))
+        kv = dict(refcompare.parse_mntr(text))
         assert kv["zk_server_state"] == ("leader" if is_leader else "follower")
         assert kv["zk_peer_state"] == ("leading - broadcast" if is_leader
                                        else "following - broadcast")
@@ -319,7 +307,7 @@ def check_semantics(word, text, node, holders, is_leader):
         assert pairs == [("/ref-demo/a", "\t" + sid),
                          ("/ref-demo/missing-%d" % node.sid, "\t" + sid)]
     elif word == "dirs":
-        kv = kv_lines(text, ": ")
+        kv = refcompare.kv_lines(text, ": ")
         assert int(kv["datadir_size"]) > 0 and int(kv["logdir_size"]) > 0
 
 
@@ -365,7 +353,7 @@ def test_reset_words_then_leader_after_srst(ens, roles, holders):
         ref = ref_text("ensemble-leader-after-srst-%s.txt" % word)
         if word == "mntr":
             check_mntr_keys(ref, text)
-            kv = dict(parse_mntr(text))
+            kv = dict(refcompare.parse_mntr(text))
             assert kv["zk_avg_latency"] == "0.0"
             for k in ("last", "min", "max"):
                 assert kv["zk_%s_proposal_size" % k] == "-1"

@@ -156,3 +156,17 @@ def assert_layout(ref_text, actual_text, what="", **kw):
     problems = compare(ref_text, actual_text, **kw)
     assert not problems, "%s layout differs from the reference:\n  %s\n--- actual:\n%s" % (
         what, "\n  ".join(problems), actual_text)
+
+
+def parse_mntr(text):
+    """mntr's lines as (key, value) pairs, in order."""
+    out = []
+    for ln in text.split("\n")[:-1]:
+        k, v = ln.split("\t", 1)
+        out.append((k, v))
+    return out
+
+
+def kv_lines(text, sep):
+    """{key: value} of the lines of text that contain sep."""
+    return dict(ln.split(sep, 1) for ln in text.split("\n") if sep in ln)
