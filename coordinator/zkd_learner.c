@@ -52,6 +52,7 @@ struct zkd_learner {
     bool newleader_pending;  /* NEWLEADER ACK waits for the log */
     bool acks_on;
     int64_t last_logged;     /* highest zxid handed to the log */
+    int64_t sync_logged;     /* last_logged when NEWLEADER came */
     int64_t committed;
     int64_t *ackq;           /* logged zxids to ACK, FIFO */
     size_t ack_head, ack_n, ack_cap;
@@ -131,7 +132,10 @@ static void zkd_learner_send_acks(zkd_learner *l, int64_t durable)
     while (l->ack_n && l->ackq[l->ack_head] <= durable) {
         int64_t z = l->ackq[l->ack_head++];
         l->ack_n--;
-        if (l->acks_on && !l->observer && z > l->committed)
+        /* Every proposal of the broadcast phase is acked, committed or not:
+         * ZooKeeper's leader drops a learner that skips one (SyncLimitCheck).
+         * Only the committed DIFF pairs of the synchronisation need none. */
+        if (l->acks_on && !l->observer && (z > l->sync_logged || z > l->committed))
             zkd_qcnx_send_null(l->cx, ZKD_QP_ACK, z);
     }
     if (!l->ack_n)
@@ -301,6 +305,7 @@ static void zkd_learner_newleader(zkd_learner *l, const zkd_qpkt *p)
         l->snapshot_needed = false;
     }
     zkd_quorum_set_current_epoch(l->q, p->zxid >> 32);
+    l->sync_logged = l->last_logged;
     zkd_qcnx_set_timeout(l->cx, zkd_learner_limit(l, s->cfg->sync_limit));
     l->st = LN_NEWLEADER;
     if (s->durable_zxid >= l->last_logged)
