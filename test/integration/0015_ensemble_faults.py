@@ -3,7 +3,7 @@
 Two layouts: every node ZK_IMPL (or ZK_FAULT_IMPLS), and mixed "ref,zkd,ref" (marker
 `mixed`; its zkd node is ZooKeeper with ZK_MIXED_IMPL=ref, see 0014).
 
-ZK_FAULT_ITERS times (default 6): with four kazoo clients (hosts = every node) writing
+ZK_FAULT_ITERS times (default 10): with four kazoo clients (hosts = every node) writing
 (async creates of unique znodes and sets of increasing values, each recording what was
 acknowledged), kill -9 a node at a random moment (every other iteration the leader,
 otherwise a random follower), check the remaining two keep acknowledging writes, restart
@@ -13,7 +13,7 @@ to it, after sync) is the same (data, Stat, ACLs), every acknowledged write is i
 no client session was lost.  snapCount=1000 so that snapshots and log rolls happen
 during the loop.
 
-env: ZK_FAULT_ITERS (default 6), ZK_FAULT_SEED (victims and timing; printed on failure),
+env: ZK_FAULT_ITERS (default 10), ZK_FAULT_SEED (victims and timing; printed on failure),
 ZK_FAULT_IMPLS (e.g. "zkd,zkd,ref"; the first layout, default ZK_IMPL for every node).
 """
 
@@ -29,7 +29,7 @@ from zkharness import wait_until
 
 pytestmark = pytest.mark.ensemble
 
-ITERS = int(os.environ.get("ZK_FAULT_ITERS", "6"))
+ITERS = int(os.environ.get("ZK_FAULT_ITERS", "10"))
 SEED = int(os.environ.get("ZK_FAULT_SEED", str(random.randrange(1 << 30))))
 IMPLS = (tuple(os.environ["ZK_FAULT_IMPLS"].split(","))
          if os.environ.get("ZK_FAULT_IMPLS") else None)
