@@ -3,6 +3,24 @@
 
 #include <stdlib.h>
 
+uint32_t kz_rd_tags_skip(kz_rd *r)
+{
+    uint32_t n = kz_rd_uvarint(r);
+    if (r->err)
+        return 0;
+    if (n > kz_rd_left(r) / 2) {
+        r->err = KZ_ECORRUPT;
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        (void)kz_rd_uvarint(r); /* tag: unknown here, ignored (as Kafka keeps unknown tags aside) */
+        uint32_t size = kz_rd_uvarint(r);
+        if (!kz_rd_take(r, size))
+            return 0;
+    }
+    return r->err ? 0 : n;
+}
+
 uint8_t *kz_wr_reserve(kz_wr *w, size_t n)
 {
     if (w->err)

@@ -4,6 +4,9 @@
  * Reading: every accessor checks the bytes left; on a short read it sets
  * r->err (sticky), returns 0 and never moves past r->end. Decode every field,
  * then test r->err once.
+ * Kafka forms (varints, compact strings/bytes/arrays, tagged fields) follow
+ * the same rules: truncated input is KZ_ESHORT, an impossible encoding or a
+ * count that cannot fit in the bytes left is KZ_ECORRUPT.
  * Writing: kz_wr grows with realloc; an allocation failure sets w->err and
  * later writes are dropped, so the caller also checks once at the end.
  * Locality: none (plain values; callers own them). */
@@ -99,6 +102,74 @@ static inline kz_str kz_rd_str(kz_rd *r)
     return p ? (kz_str){ (const char *)p, n } : KZ_STR_NULL;
 }
 
+/* ------------------------------------------- Kafka varints (see kz_wire.h) */
+
+/* An unsigned varint of @bits (32 or 64). Truncated: KZ_ESHORT; longer than
+ * the width allows or with bits above it: KZ_ECORRUPT. On error returns 0
+ * and the cursor does not move. */
+static inline uint64_t kz_rd_uvarint_bits(kz_rd *r, unsigned bits)
+{
+    if (r->err)
+        return 0;
+    if (r->p != r->end && r->p[0] < 0x80) /* the common one-byte case */
+        return *r->p++;
+    uint64_t v = 0;
+    int n = kz_load_uvarint(r->p, kz_rd_left(r), bits, &v);
+    if (n <= 0) {
+        r->err = n == 0 ? KZ_ESHORT : KZ_ECORRUPT;
+        return 0;
+    }
+    r->p += n;
+    return v;
+}
+/* Kafka readUnsignedVarint: up to 5 bytes. */
+static inline uint32_t kz_rd_uvarint(kz_rd *r) { return (uint32_t)kz_rd_uvarint_bits(r, 32); }
+/* Unsigned varlong: up to 10 bytes. */
+static inline uint64_t kz_rd_uvarlong(kz_rd *r) { return kz_rd_uvarint_bits(r, 64); }
+/* Kafka readVarint / readVarlong: zigzag-signed. */
+static inline int32_t kz_rd_varint(kz_rd *r) { return kz_unzigzag32(kz_rd_uvarint(r)); }
+static inline int64_t kz_rd_varlong(kz_rd *r) { return kz_unzigzag64(kz_rd_uvarlong(r)); }
+
+/* Kafka COMPACT_(NULLABLE_)STRING / COMPACT_(NULLABLE_)BYTES: uvarint
+ * length+1 (0 is null) then the bytes. A length above INT32_MAX is corrupt,
+ * one longer than what is left is short. The result points into the input.
+ * Whether null is allowed for a field is the schema's business. */
+static inline kz_str kz_rd_compact_str(kz_rd *r)
+{
+    uint32_t n = kz_rd_uvarint(r);
+    if (r->err || n == 0)
+        return KZ_STR_NULL;
+    if (n - 1 > (uint32_t)INT32_MAX) {
+        r->err = KZ_ECORRUPT;
+        return KZ_STR_NULL;
+    }
+    const uint8_t *p = kz_rd_take(r, n - 1);
+    return p ? (kz_str){ (const char *)p, (int32_t)(n - 1) } : KZ_STR_NULL;
+}
+static inline kz_str kz_rd_compact_bytes(kz_rd *r) { return kz_rd_compact_str(r); }
+
+/* Kafka COMPACT_ARRAY count: uvarint N+1 (0 is null). Returns N, or -1 for
+ * null (and on error). A count that cannot fit in the bytes left at
+ * @min_elem (>= 1) bytes per element is KZ_ECORRUPT, checked before the
+ * caller allocates anything. */
+static inline int32_t kz_rd_compact_count(kz_rd *r, size_t min_elem)
+{
+    uint32_t n = kz_rd_uvarint(r);
+    if (r->err || n == 0)
+        return -1;
+    if (n - 1 > (uint32_t)INT32_MAX || (size_t)(n - 1) > kz_rd_left(r) / (min_elem ? min_elem : 1)) {
+        r->err = KZ_ECORRUPT;
+        return -1;
+    }
+    return (int32_t)(n - 1);
+}
+
+/* A tagged-field section of a flexible version: uvarint count, then count x
+ * (uvarint tag, uvarint size, size bytes). Skips every field (none are
+ * known at this layer) and returns how many there were (0 on error). The
+ * count is bounded by the bytes left (a field takes at least 2 bytes). */
+uint32_t kz_rd_tags_skip(kz_rd *r);
+
 typedef struct kz_wr {
     uint8_t *base;
     size_t len, cap;
@@ -144,6 +215,28 @@ static inline void kz_wr_str(kz_wr *w, kz_str s)
     if (s.len > 0)
         kz_wr_bytes(w, s.s, (size_t)s.len);
 }
+/* Kafka unsigned varint / varlong and the zigzag-signed forms. */
+static inline void kz_wr_uvarlong(kz_wr *w, uint64_t v)
+{
+    uint8_t *p = kz_wr_reserve(w, KZ_UVARINT64_MAX);
+    if (p)
+        w->len += kz_store_uvarint(p, v);
+}
+static inline void kz_wr_uvarint(kz_wr *w, uint32_t v) { kz_wr_uvarlong(w, v); }
+static inline void kz_wr_varint(kz_wr *w, int32_t v) { kz_wr_uvarlong(w, kz_zigzag32(v)); }
+static inline void kz_wr_varlong(kz_wr *w, int64_t v) { kz_wr_uvarlong(w, kz_zigzag64(v)); }
+/* Compact string/bytes: uvarint len+1 (0 for null) + bytes. */
+static inline void kz_wr_compact_str(kz_wr *w, kz_str s)
+{
+    kz_wr_uvarint(w, s.len < 0 ? 0 : (uint32_t)s.len + 1);
+    if (s.len > 0)
+        kz_wr_bytes(w, s.s, (size_t)s.len);
+}
+static inline void kz_wr_compact_bytes(kz_wr *w, kz_str s) { kz_wr_compact_str(w, s); }
+/* Compact array count: uvarint N+1, or 0 when @n < 0 (null). */
+static inline void kz_wr_compact_count(kz_wr *w, int32_t n) { kz_wr_uvarint(w, n < 0 ? 0 : (uint32_t)n + 1); }
+/* An empty tagged-field section: a count of 0. */
+static inline void kz_wr_tags_empty(kz_wr *w) { kz_wr_u8(w, 0); }
 /* Overwrites 4 bytes at @off (a length placeholder written earlier). */
 static inline void kz_wr_patch_i32(kz_wr *w, size_t off, int32_t v)
 {
