@@ -1,0 +1,176 @@
+/* broker/kb_log.h -- one partition replica's log: the segments of <log dir>/<topic>-<partition>/
+ * (Log.scala).
+ *
+ * Offsets: log start offset (LSO) <= first offset readable; log end offset (LEO) = offset the
+ * next appended record gets. The active segment is the last one; older segments never change
+ * except by retention (whole segments go), truncation (replication) or recovery.
+ *
+ * Invariants (after every call):
+ *   - segments are sorted by base offset; there is always at least one;
+ *   - LEO = next offset of the active segment; log_start <= LEO;
+ *   - recovery_point <= LEO: everything below it was fsync()ed (on-disk state that a crash
+ *     cannot lose); opening after an unclean shutdown re-validates from there;
+ *   - only the active segment has preallocated index files.
+ *
+ * Durability: segments are not fsync()ed on append unless flush.messages / flush.ms say so
+ * (Kafka's default: replication is the durability). Rolling starts the writeback of the old
+ * segment; kb_log_flush_rolled() (called before every recovery-point checkpoint) fsyncs rolled
+ * segments and raises the recovery point to the active segment's base, which is what Kafka's
+ * asynchronous flush on roll achieves.
+ *
+ * Deleted segments (retention, DeleteRecords, truncation) are renamed to *.deleted and removed
+ * file.delete.delay.ms later by kb_log_retention() / kb_log_delete_expired(), or at once when the
+ * delay is 0. A segment pinned by a reader keeps its fd open until unpinned.
+ * Locality: the broker loop thread; no internal threads, no callbacks. */
+#ifndef KB_LOG_H
+#define KB_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kb_log_segment.h"
+
+typedef struct kb_log kb_log;
+
+/* Result of an append. */
+typedef struct kb_log_append_info {
+    int64_t first_offset;     /* base offset of the first batch */
+    int64_t last_offset;      /* last offset of the last batch */
+    int64_t max_ts;           /* largest batch maxTimestamp (-1 when none) */
+    int64_t max_ts_offset;    /* last offset of the (first) batch carrying max_ts */
+    int64_t log_append_time;  /* @now_ms when the batches use LogAppendTime, else -1 */
+    int64_t log_start_offset; /* after the append */
+    int32_t batches;          /* number of batches appended */
+    bool rolled;              /* a new segment was started for this append */
+} kb_log_append_info;
+
+/* Result of a read: whole batches [pos, pos + len) of the segment's .log fd. */
+typedef struct kb_log_read_info {
+    kb_segment *seg;      /* borrowed: valid until the log changes; kb_segment_pin() to keep */
+    int fd;               /* kb_segment_fd(seg) */
+    int64_t pos;          /* file position of the first byte */
+    int64_t len;          /* bytes (0: nothing to return yet) */
+    int64_t first_offset; /* base offset of the first batch returned, else the offset asked */
+    int64_t next_offset;  /* offset after the last batch returned, else the offset asked */
+    int64_t leo;          /* log end offset at the time of the read */
+    int64_t log_start;    /* log start offset at the time of the read */
+} kb_log_read_info;
+
+/* Special timestamps of kb_log_offset_for_time (ListOffsets). */
+#define KB_LOG_TS_LATEST (-1)
+#define KB_LOG_TS_EARLIEST (-2)
+
+/* Opens (creating the directory and a first segment when needed) the log of @topic/@partition
+ * under log directory @dir, i.e. <dir>/<topic>-<partition>/. Loads every segment: removes
+ * *.deleted and *.cleaned leftovers and index files without a .log, runs the index sanity
+ * checks and rebuilds an index that is missing or fails them. Unless @clean_shutdown, every
+ * segment from the one holding @recovery_point on is recovered (CRC-checked, torn tail cut,
+ * indexes rebuilt); after the first cut, later segments are deleted. The log start offset is
+ * max(@log_start_offset, first segment base); a log whose data ends below it starts over empty
+ * at it. @cfg is copied. Returns 0 or a negative error (KB_LOG_* or -errno). */
+int kb_log_open(kb_log **out, const char *dir, const char *topic, int32_t partition, const kb_log_cfg *cfg,
+                int64_t recovery_point, int64_t log_start_offset, bool clean_shutdown);
+
+/* Appends @len bytes of whole v2 batches as the leader: rewrites each batch's base offset (from
+ * the LEO on) and partition leader epoch in place, rolls first when needed, writes them with
+ * one write. Validation of the records is the caller's; this checks only that @batches is a
+ * sequence of whole magic-2 batches (KB_LOG_EBATCH) no larger than segment.bytes
+ * (KB_LOG_ETOOBIG). On any error nothing is appended. May fsync per flush.*. */
+int kb_log_append(kb_log *log, uint8_t *batches, size_t len, int32_t leader_epoch, int64_t now_ms,
+                  kb_log_append_info *info);
+
+/* As kb_log_append for a follower: keeps the offsets and epochs in the batches, which must
+ * start at or above the LEO and increase (KB_LOG_EORDER otherwise). A roll starts the new
+ * segment at the first batch's base offset. */
+int kb_log_append_as_follower(kb_log *log, const uint8_t *batches, size_t len, int64_t now_ms,
+                              kb_log_append_info *info);
+
+/* Finds the batch holding @offset and returns whole batches from it in one segment: as many as
+ * fit @max_bytes with last offset < @max_offset (exclusive bound, e.g. the high watermark); with
+ * @min_one the first batch even when larger than @max_bytes. @offset == LEO gives len 0.
+ * Returns 0, or KB_LOG_EOFFSET when @offset < log start or > LEO. */
+int kb_log_read(kb_log *log, int64_t offset, int32_t max_bytes, int64_t max_offset, bool min_one,
+                kb_log_read_info *info);
+
+/* First offset whose record timestamp is >= @ts, and that timestamp (ListOffsets).
+ * KB_LOG_TS_EARLIEST gives the log start offset, KB_LOG_TS_LATEST the LEO (*@found_ts -1).
+ * *@offset = -1 when no record qualifies. Returns 0 or a negative error. */
+int kb_log_offset_for_time(kb_log *log, int64_t ts, int64_t *offset, int64_t *found_ts);
+
+/* Raises the log start offset to @offset (DeleteRecords) and deletes the segments wholly below
+ * it. @offset above the high watermark (the LEO when none is set) is KB_LOG_EOFFSET; at or
+ * below the current start it changes nothing. Returns the number of segments deleted. */
+int kb_log_delete_records_before(kb_log *log, int64_t offset);
+
+/* Drops every batch holding an offset >= @offset (replication). Segments above go; the LEO
+ * becomes the end of the last batch kept. Below the first segment the log starts over empty
+ * at @offset. At or above the LEO nothing happens. Returns 0 or a negative error. */
+int kb_log_truncate_to(kb_log *log, int64_t offset);
+
+/* Deletes every segment and starts an empty one at @offset; log start = LEO = @offset. */
+int kb_log_truncate_fully(kb_log *log, int64_t offset);
+
+/* Retention (Log.deleteOldSegments), with the delete cleanup policy: oldest segments whose
+ * largest timestamp is more than retention.ms before @now_ms, then oldest segments while the
+ * log stays >= retention.bytes without them; with any policy, segments wholly below the log
+ * start offset. Never beyond the high watermark. When every segment goes, an empty active
+ * segment is rolled first. Raises the log start offset; also removes due *.deleted files.
+ * Returns the number of segments deleted, or a negative error. */
+int kb_log_retention(kb_log *log, int64_t now_ms);
+
+/* Removes the *.deleted files whose delay has passed at @now_ms. */
+void kb_log_delete_expired(kb_log *log, int64_t now_ms);
+
+/* fsync of every segment holding data at or above the recovery point, then recovery point =
+ * LEO. Returns 0 or -errno. */
+int kb_log_flush(kb_log *log);
+/* fsync of rolled segments above the recovery point; recovery point = active segment base. */
+int kb_log_flush_rolled(kb_log *log);
+/* Flushes when flush.ms has passed since the last flush and data is unflushed. */
+int kb_log_flush_due(kb_log *log, int64_t now_ms);
+
+/* Closes the log (NULL-safe): final time-index entry and trimmed indexes on the active
+ * segment, pending *.deleted files removed. Does not fsync (kb_log_flush first if wanted). */
+void kb_log_close(kb_log *log);
+
+/* Removes the log: renames <topic>-<partition> to <topic>-<partition>.<uuid>-delete, then
+ * deletes it (synchronously) and frees @log. Pinned segments keep working until unpinned.
+ * Returns 0 or -errno (the log is freed either way). */
+int kb_log_delete(kb_log *log);
+
+/* Replaces the configuration (topic config change). A new segment.index.bytes applies from the
+ * next roll. */
+void kb_log_set_cfg(kb_log *log, const kb_log_cfg *cfg);
+const kb_log_cfg *kb_log_cfg_get(const kb_log *log);
+
+/* The high watermark bounds retention and DeleteRecords; < 0 means "not tracked" (the LEO
+ * bounds them). Kept within [log start, LEO]. */
+void kb_log_set_high_watermark(kb_log *log, int64_t hw);
+int64_t kb_log_high_watermark(const kb_log *log);
+
+int64_t kb_log_end_offset(const kb_log *log);
+int64_t kb_log_start_offset(const kb_log *log);
+int64_t kb_log_recovery_point(const kb_log *log);
+int64_t kb_log_size(const kb_log *log);
+size_t kb_log_num_segments(const kb_log *log);
+/* Segment @i (0 = oldest), borrowed. */
+kb_segment *kb_log_segment_at(const kb_log *log, size_t i);
+const char *kb_log_topic(const kb_log *log);
+int32_t kb_log_partition(const kb_log *log);
+/* <log dir>/<topic>-<partition> */
+const char *kb_log_dir(const kb_log *log);
+/* The log directory that holds it. */
+const char *kb_log_parent_dir(const kb_log *log);
+
+/* Splits a partition directory name "<topic>-<partition>" (at the last '-'). Returns 0 and
+ * fills @topic (cap bytes) and *@partition, or -EINVAL. */
+int kb_log_parse_dir_name(const char *name, char *topic, size_t cap, int32_t *partition);
+
+/* Wall clock in ms (CLOCK_REALTIME), the clock of now_ms arguments. */
+int64_t kb_log_now_ms(void);
+
+/* Recursively removes @path (rm -rf). Returns 0 or -errno. */
+int kb_rm_rf(const char *path);
+
+#endif

@@ -1,0 +1,291 @@
+/* broker/kb_replica_mgr.c -- hosted partitions, their roles and high
+ * watermarks (see kb_replica_mgr.h). */
+#include "kb_replica_mgr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kb_log.h"
+#include "kb_log_mgr.h"
+#include "kb_network.h"
+#include "kb_server.h"
+#include "kz_log.h"
+#include "kz_map.h"
+
+#define KB_RM_LOG "kafka.server.ReplicaManager"
+
+struct kb_rm {
+    kb_server *s;
+    kz_map by_hash;        /* hash(topic, partition) -> kb_part chain */
+    kb_part **all;
+    int n, cap;
+    kb_rm_append_fn *on_append;
+    void *on_append_ctx;
+};
+
+static int64_t kb_rm_hash(const char *t, int32_t len, int32_t p)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (int32_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)t[i]) * 1099511628211ULL;
+    h = (h ^ (uint32_t)p) * 1099511628211ULL;
+    return (int64_t)h;
+}
+
+kb_rm *kb_rm_new(kb_server *s)
+{
+    kb_rm *rm = calloc(1, sizeof *rm);
+    if (rm)
+        rm->s = s;
+    return rm;
+}
+
+static void kb_part_free(kb_part *p)
+{
+    free(p->topic);
+    free(p->replicas.v);
+    free(p->isr.v);
+    free(p->follower_ids);
+    free(p->follower_leo);
+    free(p);
+}
+
+void kb_rm_free(kb_rm *rm)
+{
+    if (!rm)
+        return;
+    for (int i = 0; i < rm->n; i++)
+        kb_part_free(rm->all[i]);
+    free(rm->all);
+    kz_map_free(&rm->by_hash);
+    free(rm);
+}
+
+void kb_rm_set_append_listener(kb_rm *rm, kb_rm_append_fn *fn, void *ctx)
+{
+    rm->on_append = fn;
+    rm->on_append_ctx = ctx;
+}
+
+kb_part *kb_rm_get(kb_rm *rm, const char *topic, int32_t len, int32_t partition)
+{
+    uint64_t v;
+    if (len < 0 || !kz_map_get(&rm->by_hash, kb_rm_hash(topic, len, partition), &v))
+        return NULL;
+    for (kb_part *p = (kb_part *)(uintptr_t)v; p; p = p->hnext)
+        if (p->index == partition && (int32_t)strlen(p->topic) == len && memcmp(p->topic, topic, (size_t)len) == 0)
+            return p;
+    return NULL;
+}
+
+int kb_rm_count(const kb_rm *rm) { return rm->n; }
+kb_part *kb_rm_at(kb_rm *rm, int i) { return rm->all[i]; }
+
+int64_t kb_part_leo(const kb_part *p) { return kb_log_end_offset(p->log); }
+int64_t kb_part_log_start(const kb_part *p) { return kb_log_start_offset(p->log); }
+
+static int kb_rm_add(kb_rm *rm, kb_part *p)
+{
+    if (rm->n == rm->cap) {
+        int cap = rm->cap ? rm->cap * 2 : 64;
+        kb_part **v = realloc(rm->all, (size_t)cap * sizeof *v);
+        if (!v)
+            return KZ_ENOMEM;
+        rm->all = v;
+        rm->cap = cap;
+    }
+    int64_t h = kb_rm_hash(p->topic, (int32_t)strlen(p->topic), p->index);
+    uint64_t head = 0;
+    kz_map_get(&rm->by_hash, h, &head);
+    p->hnext = (kb_part *)(uintptr_t)head;
+    if (kz_map_put(&rm->by_hash, h, (uint64_t)(uintptr_t)p) != 0)
+        return KZ_ENOMEM;
+    rm->all[rm->n++] = p;
+    return 0;
+}
+
+static void kb_rm_remove(kb_rm *rm, kb_part *p)
+{
+    int64_t h = kb_rm_hash(p->topic, (int32_t)strlen(p->topic), p->index);
+    uint64_t head = 0;
+    kz_map_get(&rm->by_hash, h, &head);
+    kb_part *first = (kb_part *)(uintptr_t)head;
+    if (first == p)
+        first = p->hnext;
+    else
+        for (kb_part *it = first; it && it->hnext; it = it->hnext)
+            if (it->hnext == p) {
+                it->hnext = p->hnext;
+                break;
+            }
+    if (first)
+        kz_map_put(&rm->by_hash, h, (uint64_t)(uintptr_t)first);
+    else
+        kz_map_del(&rm->by_hash, h, NULL);
+    for (int i = 0; i < rm->n; i++)
+        if (rm->all[i] == p) {
+            rm->all[i] = rm->all[--rm->n];
+            break;
+        }
+}
+
+static int kb_ids_copy(kb_md_ids *dst, const kz_kai32 *src)
+{
+    free(dst->v);
+    dst->v = NULL;
+    dst->n = 0;
+    if (src->n <= 0)
+        return 0;
+    if (!(dst->v = malloc((size_t)src->n * sizeof(int32_t))))
+        return KZ_ENOMEM;
+    memcpy(dst->v, src->v, (size_t)src->n * sizeof(int32_t));
+    dst->n = src->n;
+    return 0;
+}
+
+static bool kb_ids_has(const kb_md_ids *ids, int32_t id)
+{
+    for (int32_t i = 0; i < ids->n; i++)
+        if (ids->v[i] == id)
+            return true;
+    return false;
+}
+
+bool kb_part_update_hw(kb_part *p)
+{
+    if (!p->is_leader)
+        return false;
+    int64_t hw = kb_log_end_offset(p->log);
+    for (int32_t i = 0; i < p->nfollowers; i++)
+        if (kb_ids_has(&p->isr, p->follower_ids[i]) && p->follower_leo[i] < hw)
+            hw = p->follower_leo[i];
+    if (hw <= p->hw)
+        return false;
+    p->hw = hw;
+    kb_log_set_high_watermark(p->log, hw);
+    return true;
+}
+
+/* Followers are every replica but us; their log end offsets start unknown
+ * (at the high watermark, as Kafka resets them on becoming leader). */
+static int kb_part_reset_followers(kb_part *p, int32_t self)
+{
+    free(p->follower_ids);
+    free(p->follower_leo);
+    p->follower_ids = NULL;
+    p->follower_leo = NULL;
+    p->nfollowers = 0;
+    int32_t n = p->replicas.n;
+    if (n == 0)
+        return 0;
+    p->follower_ids = calloc((size_t)n, sizeof *p->follower_ids);
+    p->follower_leo = calloc((size_t)n, sizeof *p->follower_leo);
+    if (!p->follower_ids || !p->follower_leo)
+        return KZ_ENOMEM;
+    for (int32_t i = 0; i < n; i++)
+        if (p->replicas.v[i] != self) {
+            p->follower_ids[p->nfollowers] = p->replicas.v[i];
+            p->follower_leo[p->nfollowers++] = p->hw;
+        }
+    return 0;
+}
+
+int16_t kb_rm_become(kb_rm *rm, kz_str topic, const kz_uuid *topic_id,
+                     const kz_LeaderAndIsrPartitionState *ps)
+{
+    kb_server *s = rm->s;
+    kb_part *p = kb_rm_get(rm, topic.s, topic.len, ps->partition_index);
+    if (p && ps->leader_epoch <= p->leader_epoch) {
+        kz_info(KB_RM_LOG, "[Broker id=%d] Ignoring LeaderAndIsr request from controller for partition "
+                "%s-%d since its associated leader epoch %d is not higher than the current leader epoch %d",
+                s->broker_id, p->topic, p->index, ps->leader_epoch, p->leader_epoch);
+        return 11; /* STALE_CONTROLLER_EPOCH, as Kafka answers */
+    }
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        if (!p || !(p->topic = strndup(topic.s, (size_t)topic.len))) {
+            free(p);
+            return -1;
+        }
+        p->index = ps->partition_index;
+        p->leader_epoch = -1;
+        char err[256];
+        if (kb_log_mgr_get_or_create(s->logs, p->topic, p->index, &p->log, err, sizeof err) != 0) {
+            kz_error(KB_RM_LOG, "[Broker id=%d] Error creating log for %s-%d: %s", s->broker_id, p->topic,
+                     p->index, err);
+            kb_part_free(p);
+            return 56; /* KAFKA_STORAGE_ERROR */
+        }
+        p->hw = kb_log_high_watermark(p->log); /* from replication-offset-checkpoint */
+        if (kb_rm_add(rm, p) != 0) {
+            kb_part_free(p);
+            return -1;
+        }
+    }
+    if (topic_id)
+        p->topic_id = *topic_id;
+    bool was_leader = p->is_leader;
+    p->leader = ps->leader;
+    p->leader_epoch = ps->leader_epoch;
+    p->zk_version = ps->zk_version;
+    p->controller_epoch = ps->controller_epoch;
+    p->is_leader = ps->leader == s->broker_id;
+    if (kb_ids_copy(&p->replicas, &ps->replicas) || kb_ids_copy(&p->isr, &ps->isr))
+        return -1;
+    if (p->is_leader) {
+        if (p->hw > kb_log_end_offset(p->log))
+            p->hw = kb_log_end_offset(p->log);
+        if (kb_part_reset_followers(p, s->broker_id) != 0)
+            return -1;
+        kb_part_update_hw(p);
+        kz_info("kafka.cluster.Partition", "[Partition %s-%d broker=%d] %s starting at leader epoch %d "
+                "from offset %lld with high watermark %lld. Previous leader epoch was %d.",
+                p->topic, p->index, s->broker_id, was_leader ? "Leader" : "Leader", p->leader_epoch,
+                (long long)kb_log_end_offset(p->log), (long long)p->hw, ps->leader_epoch - 1);
+    } else {
+        kz_info(KB_RM_LOG, "[Broker id=%d] Follower %s-%d starts at leader epoch %d from offset %lld "
+                "with high watermark %lld. Current leader is %d.",
+                s->broker_id, p->topic, p->index, p->leader_epoch,
+                (long long)kb_log_end_offset(p->log), (long long)p->hw, p->leader);
+    }
+    if (rm->on_append)
+        rm->on_append(rm->on_append_ctx, p); /* waiters re-check: the role changed */
+    return 0;
+}
+
+int16_t kb_rm_stop(kb_rm *rm, kz_str topic, int32_t partition, bool delete)
+{
+    kb_part *p = kb_rm_get(rm, topic.s, topic.len, partition);
+    if (!p)
+        return 0;
+    p->is_leader = false;
+    if (rm->on_append)
+        rm->on_append(rm->on_append_ctx, p);
+    kb_rm_remove(rm, p);
+    if (delete) {
+        kz_info(KB_RM_LOG, "[Broker id=%d] Deleting log of %s-%d", rm->s->broker_id, p->topic, p->index);
+        kb_log_mgr_delete(rm->s->logs, p->log);
+        p->log = NULL;
+    }
+    kb_part_free(p);
+    return 0;
+}
+
+int16_t kb_rm_append(kb_rm *rm, kb_part *p, uint8_t *buf, size_t len, int64_t *base_offset,
+                     int64_t *append_time)
+{
+    kb_log_append_info info;
+    int64_t now = kb_wall_ms();
+    int rc = kb_log_append(p->log, buf, len, p->leader_epoch, now, &info);
+    if (rc != 0) {
+        kz_error(KB_RM_LOG, "[Broker id=%d] Error appending to %s-%d: %s", rm->s->broker_id, p->topic,
+                 p->index, kb_log_strerror(rc));
+        return 56; /* KAFKA_STORAGE_ERROR */
+    }
+    *base_offset = info.first_offset;
+    *append_time = now;
+    kb_part_update_hw(p);
+    if (rm->on_append)
+        rm->on_append(rm->on_append_ctx, p);
+    return 0;
+}
