@@ -5,7 +5,7 @@
 #   make deps       install the Debian packages that are missing
 #   make check      unit suites, then integration tests against the real programs
 #   make bench      benchmarks against the reference implementations
-#   make run        build and start a local three-host zkd ensemble, show it serving
+#   make run        build and start a local three-host cluster (zkd + kafkad), show it serving
 #   make install    PREFIX=/usr/local SYSCONFDIR=$(PREFIX)/etc DESTDIR=
 
 SHELL    := /bin/bash
@@ -47,6 +47,8 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
 COORD_OBJ  := $(COORD_SRC:%.c=$(O)/%.o)
 BROKER_OBJ := $(BROKER_SRC:%.c=$(O)/%.o)
 UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(O)/test/%)
+# Keep the test objects: they are intermediates of a pattern chain, which make would delete.
+.SECONDARY: $(UNIT_SRC:%.c=$(O)/%.o) $(O)/broker/kb_main.o $(O)/coordinator/zkd_main.o
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 
 ZKD        := $(O)/zkd
@@ -101,7 +103,7 @@ BENCH_LIB_OBJ := $(patsubst %.c,$(O)/%.o,$(wildcard bench/lib/*.c))
 
 $(O)/bench/%: $(O)/bench/%.o $(BENCH_LIB_OBJ) $(LIBKZ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lzookeeper_mt -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_ALL)
 
 deps:
 	@bash scripts/deps.sh
@@ -126,8 +128,8 @@ bench: $(ZKD) $(BENCH_BIN)
 	ZKD_BIN=$(abspath $(ZKD)) ZKLOAD_BIN=$(abspath $(O)/bench/zkload) \
 	ZKBENCH_BIN=$(abspath $(O)/bench/zkbench) bash bench/run.sh
 
-run: deps $(ZKD)
-	@bash scripts/run.sh start $(abspath $(ZKD))
+run: deps $(ZKD) $(KAFKAD)
+	@bash scripts/run.sh start $(abspath $(ZKD)) $(abspath $(KAFKAD))
 
 stop:
 	@bash scripts/run.sh stop

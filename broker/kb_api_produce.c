@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "kb_apis.h"
+#include "kb_dyncfg.h"
 #include "kb_replica_mgr.h"
 #include "kz_batch.h"
 #include "kz_kmsgs.h"
@@ -128,10 +129,13 @@ static int64_t kb_produce_partition(kb_server *s, const kz_ProduceRequest *rq, i
     }
     uint8_t *buf = (uint8_t *)recs.s; /* the frame is ours: batches are rewritten in place */
     size_t len = (size_t)recs.len;
+    const kb_topic_cfg *tc = kb_dyncfg_topic(s->dyncfg, topic.s, topic.len);
     kz_rv_opts vo = KZ_RV_OPTS_INIT;
-    vo.max_batch_size = (size_t)s->cfg->message_max_bytes;
+    vo.max_batch_size = (size_t)tc->max_message_bytes;
     vo.now_ms = kb_wall_ms();
-    vo.log_append_time = s->cfg->log_message_timestamp_type == KB_TS_LOG_APPEND_TIME;
+    vo.log_append_time = tc->message_timestamp_type == KB_TS_LOG_APPEND_TIME;
+    vo.ts_diff_max_ms = tc->message_timestamp_difference_max_ms;
+    vo.compacted = (tc->cleanup & KB_CLEANUP_COMPACT) != 0;
     vo.produce_version = ver;
     kz_rv_info val;
     int16_t err = (int16_t)kz_records_validate(buf, len, &vo, &val);
@@ -158,16 +162,27 @@ static int64_t kb_produce_partition(kb_server *s, const kz_ProduceRequest *rq, i
                  p->topic, p->index, err);
         return -1;
     }
-    int32_t min_isr = s->cfg->min_insync_replicas;
+    int32_t min_isr = tc->min_insync_replicas;
     if (rq->acks == -1 && p->isr.n < min_isr) {
         o->error_code = KB_ERR_NOT_ENOUGH_REPLICAS;
         return -1;
+    }
+    if (vo.log_append_time) {
+        /* LogAppendTime topics: the broker's clock becomes every batch's max
+         * timestamp (the CRC covers it, so each batch is re-summed). */
+        kz_batch_hdr h;
+        for (size_t at = 0; at < len && kz_batch_peek(buf + at, len - at, 0, &h) == KZ_BATCH_OK;
+             at += kz_batch_size(&h))
+            if (h.magic == 2)
+                kz_batch_set_log_append_time(buf + at, kz_batch_size(&h), vo.now_ms);
     }
     int64_t base, ts;
     o->error_code = kb_rm_append(s->rm, p, buf, len, &base, &ts);
     if (o->error_code)
         return -1;
     o->base_offset = base;
+    if (vo.log_append_time)
+        o->log_append_time_ms = vo.now_ms;
     o->log_start_offset = kb_part_log_start(p);
     *out_part = p;
     int64_t end = kb_part_leo(p);

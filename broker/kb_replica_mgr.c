@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kb_dyncfg.h"
 #include "kb_log.h"
 #include "kb_log_mgr.h"
 #include "kb_network.h"
@@ -217,6 +218,7 @@ int16_t kb_rm_become(kb_rm *rm, kz_str topic, const kz_uuid *topic_id,
             return 56; /* KAFKA_STORAGE_ERROR */
         }
         p->hw = kb_log_high_watermark(p->log); /* from replication-offset-checkpoint */
+        kb_dyncfg_load_topic(s->dyncfg, p->topic);
         if (kb_rm_add(rm, p) != 0) {
             kb_part_free(p);
             return -1;

@@ -20,6 +20,7 @@
 #include "kb_admin.h"
 #include "kb_apis.h"
 #include "kb_ctl.h"
+#include "kb_dyncfg.h"
 #include "kb_log.h"
 #include "kb_log_mgr.h"
 #include "kb_replica_mgr.h"
@@ -192,6 +193,7 @@ static void kb_server_on_registered(void *ctx, int rc, int64_t czxid, const char
     kz_info("kafka.zk.KafkaZkClient", "Registered broker %d at path /brokers/ids/%d with addresses: %s, "
             "czxid (broker epoch): %lld", s->broker_id, s->broker_id,
             s->cfg->n_advertised ? s->cfg->advertised[0].host : "", (long long)czxid);
+    kb_dyncfg_start(s->dyncfg); /* watches do not survive a session */
     if (first) {
         kb_ctl_start(s->ctl);
         kz_info(KB_SRV_LOG, "[KafkaServer id=%d] started", s->broker_id);
@@ -354,6 +356,11 @@ kb_server *kb_server_new(struct event_base *base, kb_config *cfg, char *err, siz
         return NULL;
     }
     snprintf(s->meta_cluster_id, sizeof s->meta_cluster_id, "%s", meta.cluster_id);
+    if (!(s->dyncfg = kb_dyncfg_new(s))) {
+        snprintf(err, errlen, "cannot resolve the topic defaults of server.properties");
+        kb_server_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -426,6 +433,7 @@ void kb_server_free(kb_server *s)
     if (s->logs)
         kb_log_mgr_close(s->logs);
     kz_zkc_free(s->zk);
+    kb_dyncfg_free(s->dyncfg); /* after the client: no read completes any more */
     kb_mdc_free(s->mdc);
     for (int i = 0; i < 2; i++)
         if (s->sig_ev[i])

@@ -28,6 +28,7 @@ typedef struct kb_admin kb_admin;
 typedef struct kb_ctl kb_ctl;
 typedef struct kb_log_mgr kb_log_mgr;
 typedef struct kb_rm kb_rm;
+typedef struct kb_dyncfg kb_dyncfg;
 typedef struct kb_waiter kb_waiter;
 
 typedef struct kb_server {
@@ -40,6 +41,7 @@ typedef struct kb_server {
     kb_ctl *ctl;
     kb_log_mgr *logs;
     kb_rm *rm;
+    kb_dyncfg *dyncfg;           /* topic config overrides */
 
     int32_t broker_id;
     char cluster_id[64];

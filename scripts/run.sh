@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# `make run` / `make stop`: a local three-host zkd ensemble under ./run/.
-#   scripts/run.sh start PATH_TO_ZKD
+# `make run` / `make stop`: a local three-host cluster under ./run/: a zkd
+# ensemble and three kafkad brokers.
+#   scripts/run.sh start PATH_TO_ZKD PATH_TO_KAFKAD
 #   scripts/run.sh stop
 # Host N is the loopback address 127.0.0.N with the standard ports (client
-# 2181, quorum 2888, election 3888); its config, myid, data and log live in
-# run/zkN/. Starts the three servers, waits until one leads and two follow,
-# then shows `echo stat | nc` on each and a write on host 1 read back on
-# host 3 with the ZooKeeper C client (cli_mt). The servers keep running;
-# `make stop` stops them (by their PIDs).
+# 2181, quorum 2888, election 3888, Kafka 9092); zkd's config, myid, data and
+# log live in run/zkN/, the broker's in run/kafkaN/ (its server.properties is
+# etc/hosts/N/server.properties, with log.dirs pointed into run/kafkaN/).
+# Starts the three zkd, waits until one leads and two follow, shows `echo stat
+# | nc` on each and a write on host 1 read back on host 3 with the ZooKeeper C
+# client (cli_mt); then starts the brokers, waits until all three are
+# registered, creates a demo topic and shows kcat producing to and consuming
+# from it. Everything keeps running; `make stop` stops it (by PID).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -16,12 +20,30 @@ port=2181
 cli=/usr/lib/zookeeper/bin/cli_mt
 
 dir() { echo "$top/run/zk$1"; }
+kdir() { echo "$top/run/kafka$1"; }
 addr() { echo "127.0.0.$1"; }
 pidfile() { echo "$(dir "$1")/zkd.pid"; }
+kpidfile() { echo "$(kdir "$1")/kafkad.pid"; }
 running() { [ -f "$(pidfile "$1")" ] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
+krunning() { [ -f "$(kpidfile "$1")" ] && kill -0 "$(cat "$(kpidfile "$1")")" 2>/dev/null; }
+bootstrap=127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092
 mode() { printf srvr | nc -w 1 "$(addr "$1")" $port 2>/dev/null | sed -n 's/^Mode: //p'; }
 
+stop_pid() { # pidfile, what
+  local pid
+  pid=$(cat "$1")
+  kill "$pid"
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  echo "$2 (pid $pid) stopped"
+}
+
 stop() {
+  # brokers first, while ZooKeeper still answers their goodbyes
+  for h in "${hosts[@]}"; do
+    krunning "$h" && stop_pid "$(kpidfile "$h")" "kafkad host $h"
+    rm -f "$(kpidfile "$h")"
+  done
   for h in "${hosts[@]}"; do
     if running "$h"; then
       pid=$(cat "$(pidfile "$h")")
@@ -46,6 +68,55 @@ configure() {
   for s in "${hosts[@]}"; do
     echo "server.$s=$(addr "$s"):2888:3888" >> "$d/zookeeper.properties"
   done
+}
+
+brokers_registered() { # the number of brokers in a Metadata answer
+  kcat -L -b "$bootstrap" -m 2 2>/dev/null | sed -n 's/^ \([0-9]*\) brokers:$/\1/p'
+}
+
+start_brokers() {
+  local kafkad=$1 h
+  for h in "${hosts[@]}"; do
+    if krunning "$h"; then
+      echo "kafkad host $h already running (pid $(cat "$(kpidfile "$h")"))"
+      continue
+    fi
+    mkdir -p "$(kdir "$h")/data"
+    "$kafkad" --override "log.dirs=$(kdir "$h")/data" etc/hosts/"$h"/server.properties \
+      >> "$(kdir "$h")/kafkad.log" 2>&1 &
+    echo $! > "$(kpidfile "$h")"
+  done
+  for _ in $(seq 1 300); do
+    [ "$(brokers_registered)" = 3 ] && break
+    for h in "${hosts[@]}"; do
+      krunning "$h" || { echo "kafkad host $h exited; see $(kdir "$h")/kafkad.log"; tail -5 "$(kdir "$h")/kafkad.log"; exit 1; }
+    done
+    sleep 0.1
+  done
+  for h in "${hosts[@]}"; do
+    echo "kafkad host $h (pid $(cat "$(kpidfile "$h")")) on $(addr "$h"):9092, logs in $(kdir "$h")/data"
+  done
+  echo
+  echo "\$ kcat -L -b $bootstrap"
+  kcat -L -b "$bootstrap"
+  # A demo topic with one replica per partition (data is not copied between
+  # brokers yet), spread over the three brokers.
+  /usr/bin/python3 - "$bootstrap" <<'PY'
+import sys
+from confluent_kafka.admin import AdminClient, NewTopic
+a = AdminClient({"bootstrap.servers": sys.argv[1]})
+for f in a.create_topics([NewTopic("demo", 6, 1)], request_timeout=15).values():
+    try:
+        f.result()
+    except Exception as e:  # already there from an earlier run
+        if "TOPIC_ALREADY_EXISTS" not in str(e):
+            raise
+PY
+  echo
+  echo "\$ seq 1 6 | sed 's/^/message /' | kcat -P -b $bootstrap -t demo -K: (keys k1..k6)"
+  for i in 1 2 3 4 5 6; do echo "k$i:message $i"; done | kcat -P -b "$bootstrap" -t demo -K:
+  echo "\$ kcat -C -b $bootstrap -t demo -e -o beginning -f '%t[%p]@%o %k=%s\n'"
+  kcat -C -b "$bootstrap" -t demo -e -o beginning -q -f '%t[%p]@%o %k=%s\n' | sort
 }
 
 start() {
@@ -88,11 +159,13 @@ start() {
   show 2 "delete $node"
   show 3 "ls /"
   echo
+  start_brokers "$2"
+  echo
   echo "Stop them with: make stop"
 }
 
 case "${1:-}" in
-  start) start "${2:?path to zkd}" ;;
+  start) start "${2:?path to zkd}" "${3:?path to kafkad}" ;;
   stop) stop ;;
-  *) echo "usage: $0 start ZKD | stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start ZKD KAFKAD | stop" >&2; exit 2 ;;
 esac
