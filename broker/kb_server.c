@@ -134,8 +134,26 @@ static void kb_server_on_checkpoint(evutil_socket_t fd, short what, void *arg)
     kb_log_mgr_checkpoint(s->logs);
 }
 
+static void kb_server_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    kb_server *s = arg;
+    (void)fd;
+    (void)what;
+    kb_log_mgr_flush_due(s->logs, kb_wall_ms());
+}
+
 static int kb_server_timers(kb_server *s)
 {
+    /* log.flush.interval.ms (or a topic's flush.ms): checked every
+     * log.flush.scheduler.interval.ms, at most every second. */
+    int64_t f = s->cfg->log_flush_scheduler_interval_ms;
+    if (f <= 0 || f > 1000)
+        f = 1000;
+    struct timeval ftv = { (time_t)(f / 1000), (suseconds_t)(f % 1000) * 1000 };
+    s->flush_ev = event_new(s->base, -1, EV_PERSIST, kb_server_on_flush, s);
+    if (!s->flush_ev)
+        return -1;
+    event_add(s->flush_ev, &ftv);
     int64_t r = s->cfg->log_retention_check_interval_ms;
     int64_t c = s->cfg->replica_high_watermark_checkpoint_interval_ms;
     struct timeval rtv = { (time_t)(r / 1000), (suseconds_t)(r % 1000) * 1000 };
@@ -442,6 +460,8 @@ void kb_server_free(kb_server *s)
         event_free(s->retention_ev);
     if (s->checkpoint_ev)
         event_free(s->checkpoint_ev);
+    if (s->flush_ev)
+        event_free(s->flush_ev);
     if (s->start_timer)
         event_free(s->start_timer);
     free(s);

@@ -57,6 +57,7 @@ typedef struct kb_server {
     struct kb_delayed_fetch *fetch_waiting;     /* long-poll fetches (kb_api_fetch.c) */
     struct event *retention_ev;  /* log.retention.check.interval.ms */
     struct event *checkpoint_ev; /* recovery points and high watermarks */
+    struct event *flush_ev;      /* flush.ms */
     struct event *sig_ev[2];
     struct event *start_timer;   /* zookeeper.connection.timeout.ms for the first session */
 } kb_server;

@@ -100,12 +100,14 @@ start_brokers() {
   echo "\$ kcat -L -b $bootstrap"
   kcat -L -b "$bootstrap"
   # A demo topic with one replica per partition (data is not copied between
-  # brokers yet), spread over the three brokers.
+  # brokers yet), spread over the three brokers; min.insync.replicas 1 since
+  # the hosts' files ask for 2, which a single replica cannot satisfy.
   /usr/bin/python3 - "$bootstrap" <<'PY'
 import sys
 from confluent_kafka.admin import AdminClient, NewTopic
 a = AdminClient({"bootstrap.servers": sys.argv[1]})
-for f in a.create_topics([NewTopic("demo", 6, 1)], request_timeout=15).values():
+demo = NewTopic("demo", 6, 1, config={"min.insync.replicas": "1"})
+for f in a.create_topics([demo], request_timeout=15).values():
     try:
         f.result()
     except Exception as e:  # already there from an earlier run
@@ -113,9 +115,9 @@ for f in a.create_topics([NewTopic("demo", 6, 1)], request_timeout=15).values():
             raise
 PY
   echo
-  echo "\$ seq 1 6 | sed 's/^/message /' | kcat -P -b $bootstrap -t demo -K: (keys k1..k6)"
+  echo "\$ for i in 1 2 3 4 5 6; do echo \"k\$i:message \$i\"; done | kcat -P -b $bootstrap -t demo -K:"
   for i in 1 2 3 4 5 6; do echo "k$i:message $i"; done | kcat -P -b "$bootstrap" -t demo -K:
-  echo "\$ kcat -C -b $bootstrap -t demo -e -o beginning -f '%t[%p]@%o %k=%s\n'"
+  echo "\$ kcat -C -b $bootstrap -t demo -e -o beginning -q -f '%t[%p]@%o %k=%s\\n' | sort"
   kcat -C -b "$bootstrap" -t demo -e -o beginning -q -f '%t[%p]@%o %k=%s\n' | sort
 }
 
