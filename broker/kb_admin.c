@@ -154,6 +154,8 @@ kb_admin *kb_admin_new(kz_zkc *zkc, const kb_admin_cfg *cfg)
     return a;
 }
 
+static void brokers_free(adm_op *o);
+
 static void op_free(adm_op *o)
 {
     if (!o)
@@ -167,7 +169,7 @@ static void op_free(adm_op *o)
     free(o->cfg_json);
     free(o->cfg_desc);
     free(o->late_msg);
-    free(o->brokers);
+    brokers_free(o);
     free(o);
 }
 
@@ -315,16 +317,27 @@ static bool rows_alloc(adm_op *o, int32_t nparts, int32_t rf)
     return o->rows && o->row_len;
 }
 
-/* Copies the brokers (strings borrowed for the call only are not kept). */
+/* Copies the brokers with their racks (the caller's are borrowed for the
+ * call only). */
 static bool brokers_copy(adm_op *o, const kb_assign_broker *b, size_t n)
 {
     o->brokers = calloc(n ? n : 1, sizeof *o->brokers);
     if (!o->brokers)
         return false;
-    for (size_t i = 0; i < n; i++)
-        o->brokers[i] = (kb_assign_broker){ b[i].id, NULL };
     o->nbrokers = n;
+    for (size_t i = 0; i < n; i++) {
+        o->brokers[i].id = b[i].id;
+        if (b[i].rack && !(o->brokers[i].rack = strdup(b[i].rack)))
+            return false;
+    }
     return true;
+}
+
+static void brokers_free(adm_op *o)
+{
+    for (size_t i = 0; o->brokers && i < o->nbrokers; i++)
+        free((char *)o->brokers[i].rack);
+    free(o->brokers);
 }
 
 /* ------------------------------------------------ set-or-create config */
@@ -801,7 +814,8 @@ static void parts_on_get(void *ctx, const kz_zkc_result *res)
         return;
     }
     for (int32_t p = 0; p < old; p++) {
-        memcpy(rows + (size_t)p * (size_t)rfw, zt.parts[p].replicas, (size_t)zt.parts[p].n_replicas * sizeof *rows);
+        if (zt.parts[p].n_replicas > 0)
+            memcpy(rows + (size_t)p * (size_t)rfw, zt.parts[p].replicas, (size_t)zt.parts[p].n_replicas * sizeof *rows);
         lens[p] = zt.parts[p].n_replicas;
     }
     if (o->n_manual > 0) {

@@ -101,9 +101,10 @@ typedef void kb_admin_done_fn(void *ctx, int16_t err, const char *msg, const kb_
 
 /* @zkc is borrowed and must outlive the admin handle. */
 kb_admin *kb_admin_new(kz_zkc *zkc, const kb_admin_cfg *cfg);
-/* Call after kz_zkc_free(zkc): no ZooKeeper completion can run any more, so
- * the operations still waiting are released without their callbacks (their
- * callers are being torn down too). NULL-safe. */
+/* Call once no ZooKeeper completion can reach it any more (after
+ * kz_zkc_free(zkc), or after the loop stopped for good): the operations still
+ * waiting are released without their callbacks (their callers are being torn
+ * down too). NULL-safe. */
 void kb_admin_free(kb_admin *a);
 
 /* Validates the topic name alone, Kafka's Topic.validate: non-empty, not "."

@@ -1,4 +1,4 @@
-/* broker/kb_api_admin_util.c -- pure helpers of the admin handlers (contract
+/* broker/kb_api_admin_util.c -- pure functions of the admin handlers (contract
  * in kb_api_admin_util.h). */
 #include "kb_api_admin_util.h"
 

@@ -1,4 +1,4 @@
-/* broker/kb_api_admin_util.h -- pure helpers of the admin request handlers
+/* broker/kb_api_admin_util.h -- pure functions of the admin request handlers
  * (kb_api_admin.c, kb_api_configs.c): duplicate names in a request, Java's
  * Integer.parseInt for broker ids, Kafka's renderings of a config resource and
  * of a Scala Set in error messages, and the IncrementalAlterConfigs merge of

@@ -18,6 +18,7 @@ static kb_api_fn *const kb_api_table[KZ_KAPI_MAX] = {
     [4] = kb_api_leader_and_isr,
     [5] = kb_api_stop_replica,
     [6] = kb_api_update_metadata,
+    [10] = kb_api_find_coordinator,
     [18] = kb_api_api_versions,
     [19] = kb_api_create_topics,
     [20] = kb_api_delete_topics,

@@ -20,8 +20,9 @@
  *   F2 every broker registration (epoch = czxid) and topic assignment
  *      (data watch); the pending ISR notifications are deleted;
  *   F3 topic ids written where missing, every partition state read;
- *   F4 states initialised, UpdateMetadata + LeaderAndIsr for all, leaders
- *      elected for New/Offline partitions, deletions resumed.
+ *   F4 states initialised, UpdateMetadata + LeaderAndIsr for all live
+ *      replicas, OfflineReplica for the others (ISR shrink, leader -1),
+ *      leaders elected for New/Offline partitions, deletions resumed.
  * Locality: broker loop thread only. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,6 +449,17 @@ static void elect_done(void *ctx, const kb_zk_election *res)
     ctl_op_cb(o, &dummy);
     if (!current)
         return;
+    if (res->rc == KB_ZK_ECONTROLLER_MOVED) {
+        /* /controller is ours but the epoch moved past our claim (a fenced
+         * write said so): give the claim up so that a clean election
+         * follows (Kafka's triggerControllerMove); our watch sees it go */
+        ctl_warn(c, "Controller epoch moved past our claim on /controller; deleting it to trigger a new "
+                 "election");
+        ctl_op *d = ctl_op_new(c, NULL, NULL, NULL, -1);
+        ctl_op_submitted(c, d, kz_zkc_delete(c->zk, KB_ZK_CONTROLLER, -1, ctl_op_cb, d));
+        ctl_ev_done(c);
+        return;
+    }
     if (res->rc != KZ_ZOK) {
         ctl_warn(c, "Error while electing or becoming controller: %s; retrying", kz_zkc_strerror(res->rc));
         ctl_schedule_retry(c);
@@ -790,7 +802,7 @@ static void fo_on_state(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
     ctl_apply_state(c, t, o->part, res);
 }
 
-/* Builds "1,2,3" of the live broker ids for the log. */
+/* Logs the loaded context as Kafka does at failover (epochs, brokers, topics). */
 static void fo_log_context(kb_ctl *c, const ctl_fo *fo)
 {
     size_t cap = 64 + c->x.nbrokers * 40 + c->x.ntopics * 64;
@@ -802,7 +814,10 @@ static void fo_log_context(kb_ctl *c, const ctl_fo *fo)
         off += (size_t)snprintf(buf + off, cap - off, "%s%d -> %lld", i ? ", " : "", c->x.brokers[i].id,
                                 (long long)c->x.brokers[i].epoch);
     ctl_info(c, "Initialized broker epochs cache: HashMap(%s)", buf);
-    kb_ctl_ids_str(c->x.live_ids, (int32_t)c->x.nbrokers, buf, cap);
+    off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < c->x.nbrokers && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s%d", i ? ", " : "", c->x.live_ids[i]);
     ctl_info(c, "Currently active brokers in the cluster: Set(%s)", buf);
     off = 0;
     buf[0] = '\0';
@@ -817,8 +832,15 @@ static void fo_log_context(kb_ctl *c, const ctl_fo *fo)
     free(buf);
 }
 
+static void fo_step4b(kb_ctl *c, void *arg);
 static void fo_step5(kb_ctl *c, void *arg);
 static void fo_step6(kb_ctl *c, void *arg);
+
+static int fo_cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
 
 static void fo_step4(kb_ctl *c, void *arg)
 {
@@ -875,11 +897,44 @@ static void fo_step4(kb_ctl *c, void *arg)
         }
     }
     ctl_batch_flush(c);
-    /* ... and the partition state machine's: leaders for New/Offline */
+    /* ... then its offline replicas (replicas on brokers not alive):
+     * removed from the ISR, the partitions they led left without leader */
+    int32_t *dead = NULL;
+    int32_t ndead = 0, cap = 0;
+    for (size_t i = 0; i < c->x.ntopics; i++) {
+        kb_ctl_topic *t = c->x.topics[i];
+        for (int32_t p = 0; p < t->nparts; p++)
+            for (int32_t r = 0; r < t->parts[p].replicas.n; r++) {
+                int32_t id = t->parts[p].replicas.v[r];
+                bool seen = kb_ctl_live_has(&live, id);
+                for (int32_t k = 0; k < ndead && !seen; k++)
+                    seen = dead[k] == id;
+                if (seen)
+                    continue;
+                if (ndead == cap) {
+                    cap = cap ? cap * 2 : 8;
+                    int32_t *nd = realloc(dead, (size_t)cap * sizeof *nd);
+                    KB_CTL_ASSERT(nd != NULL, "out of memory");
+                    dead = nd;
+                }
+                dead[ndead++] = id;
+            }
+    }
+    if (ndead)
+        qsort(dead, (size_t)ndead, sizeof *dead, fo_cmp_i32);
+    ctl_rsm_offline(c, dead, ndead, fo_step4b, fo, fo_free);
+    free(dead);
+}
+
+/* ... and the partition state machine's: leaders for New/Offline. */
+static void fo_step4b(kb_ctl *c, void *arg)
+{
+    ctl_batch_flush(c);
     ctl_plist *l = calloc(1, sizeof *l);
     KB_CTL_ASSERT(l != NULL, "out of memory");
     ctl_plist_offline(c, l);
-    ctl_psm_online(c, l, fo_step5, fo, fo_free);
+    ctl_psm_online(c, l, fo_step5, arg, fo_free);
+    ctl_plist_free_fn(l);
 }
 
 static void fo_step5(kb_ctl *c, void *arg)
@@ -948,7 +1003,7 @@ int kb_ctl_start(kb_ctl *c)
 
 void kb_ctl_on_session_lost(kb_ctl *c)
 {
-    ctl_resign(c, "ZooKeeper session expired");
+    ctl_resign(c, "ZooKeeper session expired or closed");
 }
 
 void kb_ctl_on_session(kb_ctl *c)

@@ -15,8 +15,10 @@
  * connections, and goes back to watching.
  *
  * Every ZooKeeper write of an active controller is a multi starting with
- * check(/controller_epoch, version won), so a deposed controller cannot
- * write (kz_zkc's "controller write").
+ * check(/controller_epoch, version won) (kb_zk_controller_multi), so a
+ * deposed controller cannot write. If /controller still names this broker
+ * (this session) when its epoch has moved on, the claim is deleted so that
+ * a clean election follows.
  *
  * Locality: broker loop thread only; ZooKeeper completions and watches come
  * back on that thread through kz_zkc. */
@@ -85,9 +87,10 @@ int32_t kb_ctl_controller_id(const kb_ctl *c);
 /* The epoch won when active, else the last epoch seen (0 when unknown). */
 int32_t kb_ctl_epoch(const kb_ctl *c);
 
-/* Resigns (no ZK writes), closes broker connections, frees. Call after
- * kz_zkc_free(zkc): then no ZooKeeper completion or watch can run any more
- * and everything still waiting on one is released. NULL-safe. */
+/* Resigns (no ZK writes), closes broker connections, frees. Call once no
+ * ZooKeeper completion or watch can reach it any more: after kz_zkc_free(zkc),
+ * or after the loop stopped for good (kz_zkc delivers on the loop only).
+ * Everything still waiting on ZooKeeper is released. NULL-safe. */
 void kb_ctl_free(kb_ctl *c);
 
 #endif

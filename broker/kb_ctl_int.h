@@ -1,7 +1,8 @@
 /* broker/kb_ctl_int.h -- internals shared by the controller's files:
  *   kb_ctl.c           lifecycle, election, the event queue, failover
- *   kb_ctl_events.c    broker / topic / partition / ISR / preferred events and
- *                      the ZooKeeper writes of the partition state machine
+ *   kb_ctl_state.c     the ZooKeeper writes of the partition and replica state
+ *                      machines, partition lists, znode decoding
+ *   kb_ctl_events.c    broker / topic / partition / ISR / preferred events
  *   kb_ctl_topic_del.c topic deletion
  *   kb_ctl_chan.c      request batches and the channel to each broker
  *
@@ -252,6 +253,23 @@ void ctl_batch_flush(kb_ctl *c);
 typedef void ctl_event_fn(kb_ctl *c, ctl_ev *ev);
 extern ctl_event_fn ctl_on_broker_change, ctl_on_topic_change, ctl_on_partition_mod,
     ctl_on_isr_change, ctl_on_preferred;
+/* Broker failure / startup callbacks (onBrokerFailure / onBrokerStartup)
+ * for the sorted ids @ids; the brokers are already out of / in the context. */
+void ctl_broker_failure(kb_ctl *c, const int32_t *ids, int32_t n, ctl_cont_fn *cont, void *arg,
+                        ctl_free_fn *arg_free);
+void ctl_broker_startup(kb_ctl *c, const int32_t *ids, int32_t n, ctl_cont_fn *cont, void *arg,
+                        ctl_free_fn *arg_free);
+
+/* kb_ctl_state.c */
+/* A continuation wrapped so that internal steps can hand it on. */
+typedef struct ctl_next {
+    ctl_cont_fn *cont;
+    void *arg;
+    ctl_free_fn *arg_free;
+} ctl_next;
+ctl_next *ctl_next_new(ctl_cont_fn *cont, void *arg, ctl_free_fn *arg_free);
+void ctl_next_free(void *n);             /* ctl_free_fn: releases the wrapped arg too */
+void ctl_next_run(kb_ctl *c, void *n);    /* ctl_cont_fn: runs and frees */
 /* Lists of (topic name, partition). The ctl_* functions below copy what
  * they need from a list (the caller keeps it). Each continues with @cont
  * (@arg handed on, released with @arg_free if the controller resigned). */
@@ -266,6 +284,10 @@ void ctl_plist_free(ctl_plist *l);
  * (triggerOnlinePartitionStateChange). */
 void ctl_plist_offline(kb_ctl *c, ctl_plist *l);
 void ctl_plist_free_fn(void *l);  /* ctl_free_fn for a malloc'd ctl_plist */
+/* "t-0,t-1" for the log (malloc'd, NULL when out of memory). */
+char *ctl_plist_str(const ctl_plist *l);
+/* Preferred replica election of @t-@p, joining @j. */
+void ctl_pref_elect(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p);
 /* New -> Online (create the state znodes) or Offline/Online -> Online
  * (elect), adding LeaderAndIsr/UpdateMetadata to the batch. */
 void ctl_psm_online(kb_ctl *c, ctl_plist *l, ctl_cont_fn *cont, void *arg, ctl_free_fn *arg_free);
@@ -277,17 +299,9 @@ void ctl_rsm_offline(kb_ctl *c, const int32_t *dead, int32_t n, ctl_cont_fn *con
 void ctl_read_states(kb_ctl *c, ctl_plist *l, ctl_cont_fn *cont, void *arg, ctl_free_fn *arg_free);
 /* New partitions: NonExistent -> New -> Online (onNewPartitionCreation). */
 void ctl_new_partitions(kb_ctl *c, ctl_plist *l, ctl_cont_fn *cont, void *arg, ctl_free_fn *arg_free);
-/* Channel of broker @b: created when missing. */
-void ctl_chan_add(kb_ctl *c, kb_ctl_broker *b);
 /* Stores a state znode read (@res: data and stat) as the leader/ISR of
  * @t-@p; a malformed one is logged and ignored. */
 void ctl_apply_state(kb_ctl *c, kb_ctl_topic *t, int32_t p, const kz_zkc_result *res);
-/* Broker failure / startup callbacks (onBrokerFailure / onBrokerStartup)
- * for the sorted ids @ids; the brokers are already out of / in the context. */
-void ctl_broker_failure(kb_ctl *c, const int32_t *ids, int32_t n, ctl_cont_fn *cont, void *arg,
-                        ctl_free_fn *arg_free);
-void ctl_broker_startup(kb_ctl *c, const int32_t *ids, int32_t n, ctl_cont_fn *cont, void *arg,
-                        ctl_free_fn *arg_free);
 /* Parses a broker registration into @out (strings malloc'd); 0 or -1. */
 int ctl_broker_parse(kb_ctl *c, int32_t id, const kz_zkc_result *res, kb_ctl_broker *out);
 /* Sets a topic's replicas from a decoded assignment; partitions beyond the
@@ -302,6 +316,8 @@ extern ctl_event_fn ctl_on_topic_deletion, ctl_on_stop_replica_resp;
 void ctl_resume_deletions(kb_ctl *c, ctl_cont_fn *cont, void *arg, ctl_free_fn *arg_free);
 
 /* kb_ctl_chan.c */
+/* Channel of broker @b: created when missing. */
+void ctl_chan_add(kb_ctl *c, kb_ctl_broker *b);
 void ctl_chan_send_batch(kb_ctl *c);
 void ctl_chan_remove(kb_ctl *c, int32_t broker);
 void ctl_chan_close_all(kb_ctl *c);

@@ -100,8 +100,8 @@ int kb_rm_rf(const char *path) { return kb_rm_at(AT_FDCWD, path); }
 int kb_log_parse_dir_name(const char *name, char *topic, size_t cap, int32_t *partition)
 {
     const char *dash = strrchr(name, '-');
-    if (!dash || dash == name || dash[1] == '\0')
-        return -EINVAL;
+    if (!dash || dash == name || dash[1] == '\0' || (dash[1] == '0' && dash[2] != '\0'))
+        return -EINVAL; /* "t-07" would not be the directory of partition 7 */
     for (const char *p = dash + 1; *p; p++)
         if (*p < '0' || *p > '9')
             return -EINVAL;

@@ -163,8 +163,9 @@ const char *kb_log_dir(const kb_log *log);
 /* The log directory that holds it. */
 const char *kb_log_parent_dir(const kb_log *log);
 
-/* Splits a partition directory name "<topic>-<partition>" (at the last '-'). Returns 0 and
- * fills @topic (cap bytes) and *@partition, or -EINVAL. */
+/* Splits a partition directory name "<topic>-<partition>" (at the last '-'; the partition in
+ * canonical decimal, no sign or leading zero). Returns 0 and fills @topic (cap bytes) and
+ * *@partition, or -EINVAL. */
 int kb_log_parse_dir_name(const char *name, char *topic, size_t cap, int32_t *partition);
 
 /* Wall clock in ms (CLOCK_REALTIME), the clock of now_ms arguments. */

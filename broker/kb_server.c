@@ -394,17 +394,8 @@ int kb_server_start(kb_server *s)
     kb_admin_cfg ac;
     kb_admin_cfg_init(&ac, cfg, s->base);
     s->admin = kb_admin_new(s->zk, &ac);
-    kb_ctl_cfg cc = {
-        .broker_id = s->broker_id,
-        .inter_broker_listener = cfg->inter_broker_listener,
-        .delete_topic_enable = cfg->delete_topic_enable,
-        .unclean_leader_election = cfg->unclean_leader_election_enable,
-        .leader_and_isr_version = 5,
-        .update_metadata_version = 7,
-        .stop_replica_version = 3,
-        .request_timeout_ms = cfg->controller_socket_timeout_ms,
-        .max_frame_bytes = cfg->socket_request_max_bytes,
-    };
+    kb_ctl_cfg cc;
+    kb_ctl_cfg_init(&cc, cfg);
     s->ctl = kb_ctl_new(s->base, s->zk, &cc);
     if (!s->admin || !s->ctl || kb_server_timers(s) != 0) {
         kz_error(KB_SRV_LOG, "out of memory starting the broker");

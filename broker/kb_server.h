@@ -49,6 +49,7 @@ typedef struct kb_server {
     int64_t broker_epoch;        /* czxid of our /brokers/ids/<id> */
     int32_t controller_epoch;    /* highest controller epoch seen in requests */
     bool registered;
+    bool offsets_topic_creating; /* __consumer_offsets requested, not yet confirmed */
     bool stopping;
     int exit_code;
 

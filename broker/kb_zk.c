@@ -956,6 +956,15 @@ static int64_t kb_zk_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A request that failed without an answer (the connection dropped): Kafka
+ * sends it again once connected (retryRequestUntilConnected); the library
+ * queues it until then. A reply lost after the server applied the request
+ * is why the steps below also recognise their own earlier success. */
+static bool kb_zk_retriable(int rc)
+{
+    return rc == KZ_ZCONNECTIONLOSS || rc == KZ_ZOPERATIONTIMEOUT;
+}
+
 /* ---- persistent paths: every ensure at once, count the answers */
 
 typedef struct kb_zk_ensure_op {
@@ -1157,7 +1166,9 @@ static void kb_zk_reg_created(void *ctx, const kz_zkc_result *res)
         return;
     }
     int rc = res->rc;
-    if (rc == KZ_ZNODEEXISTS)
+    if (kb_zk_retriable(rc) && o->attempts < 5) /* the same request again, as Kafka does */
+        rc = kb_zk_reg_send(o);
+    else if (rc == KZ_ZNODEEXISTS)
         rc = kz_zkc_get(o->z, o->path, NULL, NULL, kb_zk_reg_got, o);
     if (rc != KZ_ZOK) {
         char msg[300];
@@ -1209,7 +1220,8 @@ typedef struct kb_zk_elect_op {
     void *ctx;
     int32_t me;
     int32_t new_epoch;
-    int attempts;
+    int32_t epoch_zkv; /* version of /controller_epoch the multi expects */
+    int attempts, sends;
 } kb_zk_elect_op;
 
 static void kb_zk_elect_finish(kb_zk_elect_op *o, kb_zk_election res)
@@ -1227,6 +1239,7 @@ static void kb_zk_elect_fail(kb_zk_elect_op *o, int rc)
 
 static void kb_zk_elect_epoch_read(void *ctx, const kz_zkc_result *res);
 static void kb_zk_elect_check_controller(void *ctx, const kz_zkc_result *res);
+static int kb_zk_elect_send(kb_zk_elect_op *o);
 
 /* The multi's answer: won, or go and see who did. */
 static void kb_zk_elect_multi_done(void *ctx, const kz_zkc_result *res)
@@ -1239,14 +1252,19 @@ static void kb_zk_elect_multi_done(void *ctx, const kz_zkc_result *res)
         return;
     }
     int rc = res->rc;
-    if (rc == KZ_ZNODEEXISTS || rc == KZ_ZBADVERSION)
+    if (kb_zk_retriable(rc) && o->sends < 5)
+        rc = kb_zk_elect_send(o); /* same epoch, same expected version */
+    else if (rc == KZ_ZNODEEXISTS || rc == KZ_ZBADVERSION)
         rc = kz_zkc_get(o->z, KB_ZK_CONTROLLER, NULL, NULL, kb_zk_elect_check_controller, o);
     if (rc != KZ_ZOK)
         kb_zk_elect_fail(o, rc);
 }
 
 /* /controller_epoch read after the controller turned out to be us: won only
- * if the epoch is the one this round wrote. */
+ * if the epoch is the one this round wrote (our multi did apply although its
+ * reply was lost). Any other epoch means this broker's claim is from an
+ * earlier round: Kafka aborts with ControllerMovedException there, and so
+ * do we (rc KB_ZK_ECONTROLLER_MOVED). */
 static void kb_zk_elect_check_epoch(void *ctx, const kz_zkc_result *res)
 {
     kb_zk_elect_op *o = ctx;
@@ -1260,11 +1278,8 @@ static void kb_zk_elect_check_epoch(void *ctx, const kz_zkc_result *res)
                                                 .controller_id = o->me });
         return;
     }
-    if (res->rc != KZ_ZOK && res->rc != KZ_ZNONODE) {
-        kb_zk_elect_fail(o, res->rc);
-        return;
-    }
-    kb_zk_elect_finish(o, (kb_zk_election){ .rc = KZ_ZOK, .controller_id = o->me, .epoch = epoch });
+    kb_zk_elect_fail(o, res->rc != KZ_ZOK && res->rc != KZ_ZNONODE ? res->rc
+                                                                    : KB_ZK_ECONTROLLER_MOVED);
 }
 
 static void kb_zk_elect_check_controller(void *ctx, const kz_zkc_result *res)
@@ -1295,10 +1310,10 @@ static void kb_zk_elect_check_controller(void *ctx, const kz_zkc_result *res)
     kb_zk_elect_finish(o, (kb_zk_election){ .rc = KZ_ZOK, .controller_id = c.broker_id });
 }
 
-/* The current epoch and its version are known: try to take the next one. */
-static void kb_zk_elect_try(kb_zk_elect_op *o, int32_t epoch, int32_t zk_version)
+/* Sends the election multi for o->new_epoch at o->epoch_zkv. */
+static int kb_zk_elect_send(kb_zk_elect_op *o)
 {
-    o->new_epoch = epoch + 1;
+    o->sends++;
     size_t clen = 0, elen = 0;
     char *cj = kb_zk_controller_encode(o->me, kb_zk_now_ms(), &clen);
     char *ej = kb_zk_epoch_encode(o->new_epoch, &elen);
@@ -1308,12 +1323,21 @@ static void kb_zk_elect_try(kb_zk_elect_op *o, int32_t epoch, int32_t zk_version
             { .type = KZ_ZKC_OP_CREATE, .path = KB_ZK_CONTROLLER, .data = cj, .len = (int32_t)clen,
               .flags = KZ_ZKC_EPHEMERAL },
             { .type = KZ_ZKC_OP_SET, .path = KB_ZK_CONTROLLER_EPOCH, .data = ej, .len = (int32_t)elen,
-              .version = zk_version },
+              .version = o->epoch_zkv },
         };
         rc = kz_zkc_multi(o->z, ops, 2, kb_zk_elect_multi_done, o);
     }
     free(cj);
     free(ej);
+    return rc;
+}
+
+/* The current epoch and its version are known: try to take the next one. */
+static void kb_zk_elect_try(kb_zk_elect_op *o, int32_t epoch, int32_t zk_version)
+{
+    o->new_epoch = epoch + 1;
+    o->epoch_zkv = zk_version;
+    int rc = kb_zk_elect_send(o);
     if (rc != KZ_ZOK)
         kb_zk_elect_fail(o, rc);
 }

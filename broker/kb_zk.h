@@ -13,8 +13,11 @@
  *
  * Operations run on a kz_zkc and report on the loop thread. Like kz_zkc's,
  * each returns 0 when started (its callback then runs exactly once, later)
- * or a KZ_Z* error (nothing started, no callback). Controller logic is not
- * here: only the ZooKeeper steps it is built from.
+ * or a KZ_Z* error (nothing started, no callback). The registration and
+ * election writes are sent again (up to 5 times) when the connection drops
+ * before their answer, as Kafka's retryRequestUntilConnected does, and they
+ * recognise their own earlier success. Controller logic is not here: only
+ * the ZooKeeper steps it is built from.
  * Locality: codecs anywhere; operations on the kz_zkc's loop thread. */
 #ifndef KB_ZK_H
 #define KB_ZK_H
@@ -319,7 +322,9 @@ int kb_zk_register_broker(kz_zkc *z, int32_t broker_id, const kb_zk_broker *info
  * version (the fencing token for kb_zk_controller_multi). Lost (the node
  * exists, or the epoch moved): @controller_id is the current controller
  * read from /controller, -1 if it has gone meanwhile. A retry after a lost
- * reply that in fact succeeded is recognised as won, as Kafka does. */
+ * reply that in fact succeeded is recognised as won, as Kafka does; if
+ * /controller names this broker but for another epoch, rc is
+ * KB_ZK_ECONTROLLER_MOVED. */
 typedef struct kb_zk_election {
     int rc; /* KZ_ZOK when the round completed, won or lost */
     bool won;

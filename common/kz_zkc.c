@@ -6,8 +6,12 @@
  *     loop thread at submission and handed to the library as its data) gets
  *     the rc and copies of the results, then is posted through the kz_loopq
  *     item embedded in it, so posting cannot fail for lack of memory. The
- *     library calls every completion exactly once, with ZCLOSING when the
- *     handle is closed first.
+ *     library calls a completion at most once: zookeeper_close may drop the
+ *     completions of requests still pending. So the loop keeps every request
+ *     the library accepted on z->inflight until its message runs, and after
+ *     zookeeper_close (all library threads joined) answers the ones never
+ *     completed itself: with an error through the queue when a handle is
+ *     replaced, by releasing them silently in kz_zkc_free.
  *   - per-call watchers (zkc_on_watch): their context is not a pointer but a
  *     watch id (an integer that is never reused); they post (id, type, path).
  *     The loop looks the id up in @watches: a watch forgotten since (its
@@ -24,8 +28,8 @@
  * chroot bootstrap handle while z->bootstrap (user operations are refused
  * then), and it is NULL only while zookeeper_init keeps failing (a 1 s retry
  * timer runs). On EXPIRED the loop closes the old handle (its pending
- * completions come back with an error and are delivered), forgets every
- * watch and opens a new handle.
+ * requests are answered with ZSESSIONEXPIRED), forgets every watch and
+ * opens a new handle.
  *
  * Freeing. kz_zkc_free closes the handle (joining the library's threads),
  * then frees the kz_loopq, which drops, without running them, the messages
@@ -98,6 +102,7 @@ struct kz_zkc {
     uint64_t gen;
     zkc_hctx *hctxs; /* every handle context used so far */
     bool bootstrap;
+    uint64_t boot_gen; /* handle generation the chroot create was sent on */
     bool connected, ever_connected, auth_failed;
     int64_t sid;
     char passwd[16];
@@ -620,6 +625,12 @@ static void zkc_close_handle(kz_zkc *z, int rc)
 static void zkc_bootstrap_done(void *ctx, const kz_zkc_result *res)
 {
     kz_zkc *z = ctx;
+    if (!z->bootstrap || z->boot_gen != z->gen)
+        return; /* answered for a bootstrap handle replaced since */
+    if (res->rc == ZCONNECTIONLOSS || res->rc == ZOPERATIONTIMEOUT) {
+        z->connected = false; /* try again on the next CONNECTED */
+        return;
+    }
     if (res->rc == ZOK)
         kz_log_write(KZ_LOG_INFO, "kafka.server.KafkaServer", "Created zookeeper path %s", z->chroot);
     else
@@ -634,6 +645,7 @@ static void zkc_bootstrap_event(kz_zkc *z, int state)
 {
     if (state == ZOO_CONNECTED_STATE && !z->connected) {
         z->connected = true;
+        z->boot_gen = z->gen;
         zkc_req *r = zkc_req_new(z, R_CREATE, z->chroot, zkc_bootstrap_done, z);
         if (r) {
             r->flags = KZ_ZKC_PERSISTENT | KZ_ZKC_PARENTS;

@@ -5,6 +5,9 @@
   servers  module-scoped ServerPool to start additional/custom servers
   ensembles  module-scoped zkensemble.EnsemblePool (quorum peers, see zkensemble.py)
   impl     "zkd" or "ref" (ZK_IMPL)
+  kafka_clusters  module-scoped kafkaharness.ClusterPool (coordinator + kafkad brokers)
+  kafka    module-scoped default cluster (module may set KAFKA_KW = dict(...) for
+           kafkaharness.KafkaCluster keyword arguments such as n or broker_extra)
 """
 
 import logging
@@ -79,6 +82,27 @@ def ensembles(request):
     bad = pool.shutdown()
     if bad:
         pytest.fail("ensemble node(s) ended badly: " + "; ".join(bad), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def kafka_clusters(request):
+    """Module-scoped kafkaharness.ClusterPool: kafka_clusters.new(n=3, ...).  Fails the
+    module if a broker exited by itself or did not exit 0 on SIGTERM, or if the
+    coordinator did not stop cleanly."""
+    import kafkaharness
+    name = request.module.__name__.split(".")[-1]
+    pool = kafkaharness.ClusterPool(os.path.join(_BASE["dir"], name))
+    yield pool
+    bad = pool.shutdown()
+    if bad:
+        pytest.fail("kafka cluster process(es) ended badly: " + "; ".join(bad), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def kafka(kafka_clusters, request):
+    """The module's cluster, started: KafkaCluster(**KAFKA_KW of the module)."""
+    kw = getattr(request.module, "KAFKA_KW", {})
+    return kafka_clusters.new(**kw)
 
 
 @pytest.fixture(scope="module")

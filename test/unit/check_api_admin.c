@@ -1,4 +1,4 @@
-/* test/unit/check_api_admin.c -- the pure helpers of the admin request
+/* test/unit/check_api_admin.c -- the pure functions of the admin request
  * handlers (kb_api_admin_util): duplicate detection, broker ids, Kafka's
  * renderings in error messages, and the IncrementalAlterConfigs merge.
  *

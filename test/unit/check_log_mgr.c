@@ -316,6 +316,26 @@ START_TEST(t04_logs)
     ck_assert_int_eq(kb_log_end_offset(kb_log_mgr_get(m, "u", 1)), 5);
     ck_assert_int_eq(kb_log_mgr_close(m), 0);
 
+    /* partition directory names */
+    static const struct {
+        const char *name, *topic;
+        int32_t part;
+    } names[] = {
+        { "t-0", "t", 0 }, { "a-b-12", "a-b", 12 }, { "x.y_z-2147483647", "x.y_z", 2147483647 },
+        { "t-", NULL, 0 }, { "-1", NULL, 0 }, { "t-01", NULL, 0 }, { "t-+1", NULL, 0 }, { "t-1x", NULL, 0 },
+        { "t-2147483648", NULL, 0 }, { "nodash", NULL, 0 },
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char topic[64];
+        int32_t part = -1;
+        int rc = kb_log_parse_dir_name(names[i].name, topic, sizeof topic, &part);
+        ck_assert_msg(rc == (names[i].topic ? 0 : -EINVAL), "%s", names[i].name);
+        if (names[i].topic) {
+            ck_assert_str_eq(topic, names[i].topic);
+            ck_assert_int_eq(part, names[i].part);
+        }
+    }
+
     /* the same partition in two directories */
     snprintf(p, sizeof p, "%s/t-0", d2);
     ck_assert_int_eq(mkdir(p, 0755), 0);
