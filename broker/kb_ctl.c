@@ -232,7 +232,17 @@ static void watch_unlink(kb_ctl *c, ctl_watch *w)
         w->next->prev = w->prev;
 }
 
-/* Forgets every watch record: after a session expiry none of them can fire. */
+/* A new session: the old session's watches should never fire, but their
+ * records stay allocated until they do or kb_ctl_free runs, so a late
+ * delivery finds a valid record that says it is to be ignored. */
+static void watches_orphan(kb_ctl *c)
+{
+    for (ctl_watch *w = c->watches; w; w = w->next)
+        w->orphan = true;
+    c->controller_watch = false;
+}
+
+/* Frees every watch record (kb_ctl_free: nothing is delivered any more). */
 static void watches_clear(kb_ctl *c)
 {
     while (c->watches) {
@@ -249,9 +259,10 @@ void ctl_watch_cb(void *ctx, int type, const char *path)
     kb_ctl *c = w->c;
     int kind = w->kind;
     bool stale = w->gen != c->gen;
+    bool orphan = w->orphan;
     watch_unlink(c, w);
     free(w);
-    if (c->freeing || type == KZ_ZKC_EV_NOTWATCHING)
+    if (c->freeing || orphan || type == KZ_ZKC_EV_NOTWATCHING)
         return;
     if (kind == CW_CONTROLLER) { /* kept across activations */
         c->controller_watch = false;
@@ -1009,7 +1020,7 @@ void kb_ctl_on_session_lost(kb_ctl *c)
 void kb_ctl_on_session(kb_ctl *c)
 {
     ctl_resign(c, "new ZooKeeper session");
-    watches_clear(c); /* the old session's watches never fire */
+    watches_orphan(c);
     if (c->started)
         ctl_enqueue(c, CEV_ELECT, NULL);
 }

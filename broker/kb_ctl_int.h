@@ -188,6 +188,7 @@ typedef struct ctl_watch {
     kb_ctl *c;
     uint64_t gen;
     int kind;
+    bool orphan;  /* from a session that ended: freed when it fires, or at kb_ctl_free */
 } ctl_watch;
 
 enum { CW_CONTROLLER, CW_BROKERS, CW_TOPICS, CW_TOPIC, CW_DELETES, CW_ISR, CW_PREFERRED };

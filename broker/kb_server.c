@@ -290,10 +290,17 @@ static void kb_server_on_session(void *ctx, kz_zkc_session_event ev, int64_t ses
             event_free(s->start_timer);
             s->start_timer = NULL;
         }
-        if (!s->cluster_id[0])
-            kb_zk_ensure_persistent_paths(s->zk, kb_server_on_paths, s);
-        else if (s->registered)
-            kb_server_register(s); /* a new session after expiry */
+        if (!s->cluster_id[0]) {
+            if (!s->starting) {
+                s->starting = true;
+                kb_zk_ensure_persistent_paths(s->zk, kb_server_on_paths, s);
+            }
+        } else if (s->registered && session_id != s->zk_session) {
+            kb_server_register(s); /* a new session after expiry: our ephemerals are gone */
+        }
+        /* Otherwise the same session came back through another server (or the
+         * same one): registration and watches are intact, as in Kafka. */
+        s->zk_session = session_id;
         break;
     case KZ_ZKC_EXPIRED:
         kz_warn("kafka.zookeeper.ZooKeeperClient", "[ZooKeeperClient Kafka server] Session expired.");

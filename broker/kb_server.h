@@ -49,6 +49,8 @@ typedef struct kb_server {
     int64_t broker_epoch;        /* czxid of our /brokers/ids/<id> */
     int32_t controller_epoch;    /* highest controller epoch seen in requests */
     bool registered;
+    bool starting;               /* the start-up chain is under way */
+    int64_t zk_session;          /* the ZooKeeper session we registered in */
     bool offsets_topic_creating; /* __consumer_offsets requested, not yet confirmed */
     bool stopping;
     int exit_code;
