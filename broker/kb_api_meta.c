@@ -23,24 +23,39 @@ static bool kb_meta_internal(const char *name)
     return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0;
 }
 
-static int kb_meta_brokers(kb_server *s, kb_req *req, kz_MetadataResponse *r)
+/* The live brokers that have an endpoint for the listener @req came in on
+ * (a client on PLAINTEXT gets PLAINTEXT addresses), as parallel arrays in
+ * the request arena. Returns how many, or -1 when out of memory. */
+static int kb_meta_visible(kb_server *s, kb_req *req, const kb_md_broker ***bs, const kb_md_ep ***eps)
 {
-    int n = kb_mdc_broker_count(s->mdc);
-    r->brokers.v = kz_arena_alloc(&req->arena, (size_t)(n ? n : 1) * sizeof *r->brokers.v);
-    if (!r->brokers.v)
-        return KZ_ENOMEM;
-    r->brokers.n = 0;
+    int n = kb_mdc_broker_count(s->mdc), k = 0;
+    *bs = kz_arena_alloc(&req->arena, (size_t)(n ? n : 1) * sizeof **bs);
+    *eps = kz_arena_alloc(&req->arena, (size_t)(n ? n : 1) * sizeof **eps);
+    if (!*bs || !*eps)
+        return -1;
     for (int i = 0; i < n; i++) {
         const kb_md_broker *b = kb_mdc_broker_at(s->mdc, i);
         const kb_md_ep *ep = kb_mdc_endpoint(b, req->listener ? req->listener : "PLAINTEXT");
-        if (!ep)
-            continue;
-        kz_MetadataResponseBroker *o = &r->brokers.v[r->brokers.n++];
-        o->node_id = b->id;
-        o->host = kz_str_c(ep->host ? ep->host : "");
-        o->port = ep->port;
-        o->rack = kz_str_c(b->rack);
+        if (ep) {
+            (*bs)[k] = b;
+            (*eps)[k++] = ep;
+        }
     }
+    return k;
+}
+
+static int kb_meta_brokers(kb_server *s, kb_req *req, kz_MetadataResponse *r)
+{
+    const kb_md_broker **bs;
+    const kb_md_ep **eps;
+    int n = kb_meta_visible(s, req, &bs, &eps);
+    if (n < 0 || !(r->brokers.v = kz_arena_alloc(&req->arena, (size_t)(n ? n : 1) * sizeof *r->brokers.v)))
+        return KZ_ENOMEM;
+    r->brokers.n = n;
+    for (int i = 0; i < n; i++)
+        r->brokers.v[i] = (kz_MetadataResponseBroker){ .node_id = bs[i]->id, .port = eps[i]->port,
+                                                       .host = kz_str_c(eps[i]->host ? eps[i]->host : ""),
+                                                       .rack = kz_str_c(bs[i]->rack) };
     return 0;
 }
 
@@ -186,23 +201,18 @@ void kb_api_describe_cluster(kb_server *s, kb_req *req, const void *body, int16_
 {
     (void)body;
     kz_DescribeClusterResponse *r = kz_arena_alloc(&req->arena, sizeof *r);
-    int n = kb_mdc_broker_count(s->mdc);
-    if (!r || !(r->brokers.v = kz_arena_alloc(&req->arena, (size_t)(n ? n : 1) * sizeof *r->brokers.v))) {
+    const kb_md_broker **bs;
+    const kb_md_ep **eps;
+    int n = r ? kb_meta_visible(s, req, &bs, &eps) : -1;
+    if (n < 0 || !(r->brokers.v = kz_arena_alloc(&req->arena, (size_t)(n ? n : 1) * sizeof *r->brokers.v))) {
         kb_req_close(req, "out of memory");
         return;
     }
-    r->brokers.n = 0;
-    for (int i = 0; i < n; i++) {
-        const kb_md_broker *b = kb_mdc_broker_at(s->mdc, i);
-        const kb_md_ep *ep = kb_mdc_endpoint(b, req->listener ? req->listener : "PLAINTEXT");
-        if (!ep)
-            continue;
-        kz_DescribeClusterBroker *o = &r->brokers.v[r->brokers.n++];
-        o->broker_id = b->id;
-        o->host = kz_str_c(ep->host ? ep->host : "");
-        o->port = ep->port;
-        o->rack = kz_str_c(b->rack);
-    }
+    r->brokers.n = n;
+    for (int i = 0; i < n; i++)
+        r->brokers.v[i] = (kz_DescribeClusterBroker){ .broker_id = bs[i]->id, .port = eps[i]->port,
+                                                      .host = kz_str_c(eps[i]->host ? eps[i]->host : ""),
+                                                      .rack = kz_str_c(bs[i]->rack) };
     r->error_message = KZ_STR_NULL;
     r->cluster_id = kz_str_c(s->cluster_id);
     r->controller_id = kb_mdc_controller(s->mdc);

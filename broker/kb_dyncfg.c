@@ -79,21 +79,6 @@ const kb_topic_cfg *kb_dyncfg_topic(const kb_dyncfg *d, const char *topic, int32
     return t ? &t->cfg : d ? &d->defaults : NULL;
 }
 
-static void kb_dyn_log_cfg(const kb_topic_cfg *c, kb_log_cfg *lc)
-{
-    kb_log_cfg_defaults(lc);
-    lc->segment_bytes = c->segment_bytes;
-    lc->segment_ms = c->segment_ms;
-    lc->retention_ms = c->retention_ms;
-    lc->retention_bytes = c->retention_bytes;
-    lc->index_interval_bytes = c->index_interval_bytes;
-    lc->segment_index_bytes = c->segment_index_bytes;
-    lc->flush_messages = c->flush_messages;
-    lc->flush_ms = c->flush_ms;
-    lc->file_delete_delay_ms = c->file_delete_delay_ms;
-    lc->cleanup_delete = (c->cleanup & KB_CLEANUP_DELETE) != 0;
-}
-
 /* Applies a topic's znode contents (NULL data: no overrides). */
 static void kb_dyn_apply(kb_dyncfg *d, const char *topic, const char *data, int32_t len)
 {
@@ -126,7 +111,7 @@ static void kb_dyn_apply(kb_dyncfg *d, const char *topic, const char *data, int3
     }
     t->cfg = cfg;
     kb_log_cfg lc;
-    kb_dyn_log_cfg(&cfg, &lc);
+    kb_log_cfg_from_topic(&lc, &cfg);
     kb_log_mgr_set_topic_cfg(d->s->logs, topic, zc.n > 0 ? &lc : NULL);
     if (zc.n > 0)
         kz_info(KB_DYN_LOG, "Processing override for entityPath: topics/%s with config: %d override(s)",

@@ -102,6 +102,20 @@ static inline kz_str kz_rd_str(kz_rd *r)
     return p ? (kz_str){ (const char *)p, n } : KZ_STR_NULL;
 }
 
+/* Kafka STRING: int16 length + bytes; length -1 is null; other negatives are corrupt. */
+static inline kz_str kz_rd_str16(kz_rd *r)
+{
+    int16_t n = kz_rd_i16(r);
+    if (r->err || n == -1)
+        return KZ_STR_NULL;
+    if (n < -1) {
+        r->err = KZ_ECORRUPT;
+        return KZ_STR_NULL;
+    }
+    const uint8_t *p = kz_rd_take(r, (size_t)n);
+    return p ? (kz_str){ (const char *)p, n } : KZ_STR_NULL;
+}
+
 /* ------------------------------------------- Kafka varints (see kz_wire.h) */
 
 /* An unsigned varint of @bits (32 or 64). Truncated: KZ_ESHORT; longer than

@@ -16,20 +16,6 @@ static bool kmsg_present(const kz_kfield *f, int16_t ver) { return ver >= f->sin
 /* Whether null is ever allowed for @f: decides what an absent field holds. */
 static bool kmsg_ever_nullable(const kz_kfield *f) { return f->null_since != KV_NONE; }
 
-/* Kafka STRING: int16 length (-1 = null) + bytes. */
-static kz_str kmsg_rd_str16(kz_rd *r)
-{
-    int16_t n = kz_rd_i16(r);
-    if (r->err || n == -1)
-        return KZ_STR_NULL;
-    if (n < -1) {
-        r->err = KZ_ECORRUPT;
-        return KZ_STR_NULL;
-    }
-    const uint8_t *p = kz_rd_take(r, (size_t)n);
-    return p ? (kz_str){ (const char *)p, n } : KZ_STR_NULL;
-}
-
 static void kmsg_wr_str16(kz_wr *w, kz_str s)
 {
     if (s.len > INT16_MAX) /* Kafka refuses longer strings; never emit a wrong length */
@@ -144,7 +130,7 @@ static int kmsg_dec_field(const kz_kfield *f, int16_t ver, bool flex, kz_rd *r, 
         if (flex)
             s = kz_rd_compact_str(r);
         else
-            s = f->type == KZ_KT_STR ? kmsg_rd_str16(r) : kz_rd_str(r);
+            s = f->type == KZ_KT_STR ? kz_rd_str16(r) : kz_rd_str(r);
         if (r->err)
             return r->err;
         if (s.len < 0 && !nullable)
@@ -187,7 +173,7 @@ static int kmsg_dec_field(const kz_kfield *f, int16_t ver, bool flex, kz_rd *r, 
             case KZ_KT_AI32: *(int32_t *)e = kz_rd_i32(r); break;
             case KZ_KT_AI64: *(int64_t *)e = kz_rd_i64(r); break;
             case KZ_KT_ASTR:
-                *(kz_str *)e = flex ? kz_rd_compact_str(r) : kmsg_rd_str16(r);
+                *(kz_str *)e = flex ? kz_rd_compact_str(r) : kz_rd_str16(r);
                 if (!r->err && ((kz_str *)e)->len < 0) /* an element is never null */
                     return KZ_ECORRUPT;
                 break;
@@ -460,7 +446,7 @@ int kz_kreq_hdr_decode(kz_rd *r, int hdr_ver, kz_kreq_hdr *h)
     h->corr_id = kz_rd_i32(r);
     h->client_id = KZ_STR_NULL;
     if (hdr_ver >= 1)
-        h->client_id = kmsg_rd_str16(r);
+        h->client_id = kz_rd_str16(r);
     if (hdr_ver >= 2)
         kz_rd_tags_skip(r);
     return r->err;
