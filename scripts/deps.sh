@@ -8,7 +8,7 @@ pkgs=(
   libzookeeper-mt-dev libevent-dev libssl-dev libzstd-dev liblz4-dev zlib1g-dev
   libsnappy-dev libjansson-dev check
   zookeeper zookeeper-bin python3-kazoo python3-pytest netcat-openbsd procps
-  kcat python3-confluent-kafka python3-kafka python3-snappy python3-lz4 python3-zstandard
+  kcat python3-confluent-kafka python3-kafka python3-snappy python3-lz4 python3-zstandard python3-xxhash
   clang libclang-rt-14-dev
 )
 
