@@ -124,9 +124,18 @@ endif
 fuzz-smoke:
 	@bash test/fuzz/run.sh
 
-bench: $(ZKD) $(BENCH_BIN)
-	ZKD_BIN=$(abspath $(ZKD)) ZKLOAD_BIN=$(abspath $(O)/bench/zkload) \
-	ZKBENCH_BIN=$(abspath $(O)/bench/zkbench) bash bench/run.sh
+# The coordinator part (bench/run.sh, BENCH_ENSEMBLE=only|0), then the broker part
+# (bench/kafka.sh, BENCH_KAFKA=only runs it alone, 0 skips it).
+bench: $(ZKD) $(KAFKAD) $(BENCH_BIN)
+	@rc=0; \
+	if [ "$${BENCH_KAFKA:-1}" != only ]; then \
+	  ZKD_BIN=$(abspath $(ZKD)) ZKLOAD_BIN=$(abspath $(O)/bench/zkload) \
+	  ZKBENCH_BIN=$(abspath $(O)/bench/zkbench) bash bench/run.sh || rc=1; \
+	fi; \
+	ZKD_BIN=$(abspath $(ZKD)) KAFKAD_BIN=$(abspath $(KAFKAD)) \
+	KPERF_BIN=$(abspath $(O)/bench/kperf) TCPBW_BIN=$(abspath $(O)/bench/tcpbw) \
+	bash bench/kafka.sh || rc=1; \
+	exit $$rc
 
 run: deps $(ZKD) $(KAFKAD)
 	@bash scripts/run.sh start $(abspath $(ZKD)) $(abspath $(KAFKAD))

@@ -197,20 +197,22 @@ void kb_admin_free(kb_admin *a)
     free(a);
 }
 
-static adm_op *op_new(kb_admin *a, int kind, const char *topic, kb_admin_done_fn *done, void *ctx)
+/* A new operation on @topic, listed in @a. Returns NULL when out of memory, after calling
+ * @done with UNKNOWN_SERVER_ERROR (nothing else can report it). */
+static adm_op *op_new(kb_admin *a, int kind, const char *topic, bool validate_only, kb_admin_done_fn *done,
+                      void *ctx)
 {
     adm_op *o = calloc(1, sizeof *o);
-    if (!o)
-        return NULL;
-    o->a = a;
-    o->kind = kind;
-    o->done = done;
-    o->ctx = ctx;
-    o->topic = strdup(topic ? topic : "");
-    if (!o->topic) {
+    if (!o || !(o->topic = strdup(topic ? topic : ""))) {
         free(o);
+        done(ctx, KB_ADMIN_UNKNOWN_SERVER_ERROR, "Out of memory", NULL);
         return NULL;
     }
+    o->a = a;
+    o->kind = kind;
+    o->validate_only = validate_only;
+    o->done = done;
+    o->ctx = ctx;
     o->next = a->ops;
     if (a->ops)
         a->ops->prev = o;
@@ -276,6 +278,34 @@ static bool op_submitted(adm_op *o, int rc, const char *what)
     return false;
 }
 
+/* Ends @o with INVALID_REQUEST when a config of @kv (@n pairs) has a null value, as
+ * ZkAdminManager does for CreateTopics and AlterConfigs; returns whether it did. */
+static bool op_null_configs(adm_op *o, const kb_cfg_pair *kv, size_t n)
+{
+    char buf[512];
+    size_t at = 0;
+    for (size_t i = 0; i < n && at < sizeof buf; i++)
+        if (!kv[i].value)
+            at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", at ? "," : "", kv[i].name);
+    if (at)
+        op_finish(o, KB_ADMIN_INVALID_REQUEST, "Null value not supported for topic configs : %s", buf);
+    return at > 0;
+}
+
+/* Records the topic's result (@nparts partitions, replication factor @rf, o's id) once the
+ * checks passed. A validate-only request ends there: returns whether @o ended. */
+static bool op_checked(adm_op *o, int32_t nparts, int32_t rf)
+{
+    o->res.num_partitions = nparts;
+    o->res.replication_factor = (int16_t)rf;
+    if (o->has_id)
+        memcpy(o->res.topic_id, o->id.b, 16);
+    o->has_res = true;
+    if (o->validate_only)
+        op_finish(o, KB_ADMIN_NONE, NULL);
+    return o->validate_only;
+}
+
 /* "HashMap(0 -> ArrayBuffer(1, 2, 3), 1 -> ...)" of rows [from, to). */
 static void rows_str(const adm_op *o, int32_t from, int32_t to, char *buf, size_t len)
 {
@@ -305,6 +335,24 @@ static char *topic_json(const adm_op *o, size_t *len)
     char *j = kb_zk_topic_encode(&t, len);
     free(pa);
     return j;
+}
+
+/* Writes @o's assignment to /brokers/topics/<topic>: a create (parents too) with @create,
+ * else a set of any version; @done takes the answer. */
+static void topic_send(adm_op *o, bool create, kz_zkc_done_fn *done)
+{
+    size_t len = 0;
+    char *json = topic_json(o, &len);
+    char path[KB_ZK_PATH_MAX];
+    if (!json || kb_zk_path_topic(path, sizeof path, o->topic) < 0) {
+        free(json);
+        op_finish(o, KB_ADMIN_UNKNOWN_SERVER_ERROR, "Cannot encode the assignment of topic %s", o->topic);
+        return;
+    }
+    int rc = create ? kz_zkc_create(o->a->zk, path, json, (int32_t)len, KZ_ZKC_PERSISTENT | KZ_ZKC_PARENTS, done, o)
+                    : kz_zkc_set(o->a->zk, path, json, (int32_t)len, -1, done, o);
+    free(json);
+    op_submitted(o, rc, create ? "creating the topic assignment" : "writing the topic assignment");
 }
 
 /* Allocates @o's rows for @nparts partitions of at most @rf replicas. */
@@ -343,8 +391,23 @@ static void brokers_free(adm_op *o)
 /* ------------------------------------------------ set-or-create config */
 
 static void cfg_written(adm_op *o);
-
+static void cfg_on_set(void *ctx, const kz_zkc_result *res);
 static void cfg_on_create(void *ctx, const kz_zkc_result *res);
+
+/* Writes o->cfg_json to /config/topics/<topic>: a set of any version, or with @create a
+ * create (parents too); cfg_on_set / cfg_on_create take the answer. */
+static void cfg_send(adm_op *o, bool create)
+{
+    char path[KB_ZK_PATH_MAX];
+    kb_zk_path_config(path, sizeof path, "topics", o->topic);
+    if (create)
+        op_submitted(o, kz_zkc_create(o->a->zk, path, o->cfg_json, (int32_t)o->cfg_len,
+                                      KZ_ZKC_PERSISTENT | KZ_ZKC_PARENTS, cfg_on_create, o),
+                     "creating the topic config");
+    else
+        op_submitted(o, kz_zkc_set(o->a->zk, path, o->cfg_json, (int32_t)o->cfg_len, -1, cfg_on_set, o),
+                     "writing the topic config");
+}
 
 static void cfg_on_set(void *ctx, const kz_zkc_result *res)
 {
@@ -354,11 +417,7 @@ static void cfg_on_set(void *ctx, const kz_zkc_result *res)
         return;
     }
     if (res->rc == KZ_ZNONODE) {
-        char path[KB_ZK_PATH_MAX];
-        kb_zk_path_config(path, sizeof path, "topics", o->topic);
-        op_submitted(o, kz_zkc_create(o->a->zk, path, o->cfg_json, (int32_t)o->cfg_len,
-                                      KZ_ZKC_PERSISTENT | KZ_ZKC_PARENTS, cfg_on_create, o),
-                     "creating the topic config");
+        cfg_send(o, true);
         return;
     }
     op_zk_fail(o, "writing the topic config", res->rc);
@@ -372,10 +431,7 @@ static void cfg_on_create(void *ctx, const kz_zkc_result *res)
         return;
     }
     if (res->rc == KZ_ZNODEEXISTS) { /* created meanwhile: set it */
-        char path[KB_ZK_PATH_MAX];
-        kb_zk_path_config(path, sizeof path, "topics", o->topic);
-        op_submitted(o, kz_zkc_set(o->a->zk, path, o->cfg_json, (int32_t)o->cfg_len, -1, cfg_on_set, o),
-                     "writing the topic config");
+        cfg_send(o, false);
         return;
     }
     op_zk_fail(o, "creating the topic config", res->rc);
@@ -415,18 +471,7 @@ static void cfg_written(adm_op *o)
         op_submitted(o, rc, "creating the config change notification");
         return;
     }
-    size_t len = 0;
-    char *json = topic_json(o, &len);
-    char path[KB_ZK_PATH_MAX];
-    if (!json || kb_zk_path_topic(path, sizeof path, o->topic) < 0) {
-        free(json);
-        op_finish(o, KB_ADMIN_UNKNOWN_SERVER_ERROR, "Cannot encode the assignment of topic %s", o->topic);
-        return;
-    }
-    int rc = kz_zkc_create(o->a->zk, path, json, (int32_t)len, KZ_ZKC_PERSISTENT | KZ_ZKC_PARENTS,
-                           create_on_topic, o);
-    free(json);
-    op_submitted(o, rc, "creating the topic assignment");
+    topic_send(o, true, create_on_topic);
 }
 
 static void create_checked(adm_op *o)
@@ -452,24 +497,14 @@ static void create_checked(adm_op *o)
         op_finish(o, o->late_err, "%s", o->late_msg ? o->late_msg : "");
         return;
     }
-    o->res.num_partitions = o->nparts;
-    o->res.replication_factor = (int16_t)o->rf;
-    if (o->has_id)
-        memcpy(o->res.topic_id, o->id.b, 16);
-    o->has_res = true;
-    if (o->validate_only) {
-        op_finish(o, KB_ADMIN_NONE, NULL);
+    if (op_checked(o, o->nparts, o->rf))
         return;
-    }
     char rows[2048];
     rows_str(o, 0, o->nparts, rows, sizeof rows);
     kz_info(ADM_COMP, "Creating topic %s with configuration {%s} and initial partition assignment %s", o->topic,
             o->cfg_desc ? o->cfg_desc : "", rows);
     /* the config JSON was encoded at validation; write it, then the topic */
-    char path[KB_ZK_PATH_MAX];
-    kb_zk_path_config(path, sizeof path, "topics", o->topic);
-    op_submitted(o, kz_zkc_set(o->a->zk, path, o->cfg_json, (int32_t)o->cfg_len, -1, cfg_on_set, o),
-                 "writing the topic config");
+    cfg_send(o, false);
 }
 
 static void create_on_check(void *ctx, const kz_zkc_result *res, int which)
@@ -536,22 +571,13 @@ static void manual_check(adm_op *o, const kb_admin_topic_spec *spec)
 void kb_admin_create_topic(kb_admin *a, const kb_admin_topic_spec *spec, const kb_assign_broker *brokers,
                            size_t nbrokers, bool validate_only, kb_admin_done_fn *done, void *ctx)
 {
-    adm_op *o = op_new(a, OP_CREATE, spec->name, done, ctx);
-    if (!o) {
-        done(ctx, KB_ADMIN_UNKNOWN_SERVER_ERROR, "Out of memory", NULL);
+    adm_op *o = op_new(a, OP_CREATE, spec->name, validate_only, done, ctx);
+    if (!o)
         return;
-    }
-    o->validate_only = validate_only;
     /* null configs, then both forms given (ZkAdminManager) */
-    char buf[512];
-    size_t at = 0;
-    for (size_t i = 0; i < spec->n_configs && at < sizeof buf; i++)
-        if (!spec->configs[i].value)
-            at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", at ? "," : "", spec->configs[i].name);
-    if (at) {
-        op_finish(o, KB_ADMIN_INVALID_REQUEST, "Null value not supported for topic configs : %s", buf);
+    if (op_null_configs(o, spec->configs, spec->n_configs))
         return;
-    }
+    char buf[512];
     if (spec->n_assign > 0 && (spec->num_partitions != -1 || spec->replication_factor != -1)) {
         op_finish(o, KB_ADMIN_INVALID_REQUEST, "Both numPartitions or replicationFactor and replicasAssignments "
                   "were set. Both cannot be used at the same time.");
@@ -862,41 +888,21 @@ static void parts_on_get(void *ctx, const kz_zkc_result *res)
     o->has_id = zt.has_id;
     o->id = zt.id;
     kz_arena_reset(&ar);
-    o->res.num_partitions = o->total;
-    o->res.replication_factor = (int16_t)rf0;
-    if (o->has_id)
-        memcpy(o->res.topic_id, o->id.b, 16);
-    o->has_res = true;
-    if (o->validate_only) {
-        op_finish(o, KB_ADMIN_NONE, NULL);
+    if (op_checked(o, o->total, rf0))
         return;
-    }
     char rs[2048];
     rows_str(o, old, o->total, rs, sizeof rs);
     kz_info(ADM_COMP, "Creating %d partitions for '%s' with the following replica assignment: %s.", inc, o->topic, rs);
-    size_t len = 0;
-    char *json = topic_json(o, &len);
-    char path[KB_ZK_PATH_MAX];
-    if (!json || kb_zk_path_topic(path, sizeof path, o->topic) < 0) {
-        free(json);
-        op_finish(o, KB_ADMIN_UNKNOWN_SERVER_ERROR, "Cannot encode the assignment of topic %s", o->topic);
-        return;
-    }
-    int rc = kz_zkc_set(o->a->zk, path, json, (int32_t)len, -1, parts_on_set, o);
-    free(json);
-    op_submitted(o, rc, "writing the topic assignment");
+    topic_send(o, false, parts_on_set);
 }
 
 void kb_admin_create_partitions(kb_admin *a, const char *topic, int32_t total, const kb_admin_replicas *assign,
                                 int32_t n_assign, const kb_assign_broker *brokers, size_t nbrokers,
                                 bool validate_only, kb_admin_done_fn *done, void *ctx)
 {
-    adm_op *o = op_new(a, OP_PARTS, topic, done, ctx);
-    if (!o) {
-        done(ctx, KB_ADMIN_UNKNOWN_SERVER_ERROR, "Out of memory", NULL);
+    adm_op *o = op_new(a, OP_PARTS, topic, validate_only, done, ctx);
+    if (!o)
         return;
-    }
-    o->validate_only = validate_only;
     o->total = total;
     if (!brokers_copy(o, brokers, nbrokers)) {
         op_finish(o, KB_ADMIN_UNKNOWN_SERVER_ERROR, "Out of memory");
@@ -957,11 +963,9 @@ static void delete_on_exists(void *ctx, const kz_zkc_result *res)
 
 void kb_admin_delete_topic(kb_admin *a, const char *topic, kb_admin_done_fn *done, void *ctx)
 {
-    adm_op *o = op_new(a, OP_DELETE, topic, done, ctx);
-    if (!o) {
-        done(ctx, KB_ADMIN_UNKNOWN_SERVER_ERROR, "Out of memory", NULL);
+    adm_op *o = op_new(a, OP_DELETE, topic, false, done, ctx);
+    if (!o)
         return;
-    }
     if (!a->cfg.delete_topic_enable) {
         op_finish(o, KB_ADMIN_TOPIC_DELETION_DISABLED, "Topic deletion is disabled.");
         return;
@@ -991,30 +995,18 @@ static void alter_on_exists(void *ctx, const kz_zkc_result *res)
         op_finish(o, KB_ADMIN_NONE, NULL);
         return;
     }
-    char path[KB_ZK_PATH_MAX];
-    kb_zk_path_config(path, sizeof path, "topics", o->topic);
-    op_submitted(o, kz_zkc_set(o->a->zk, path, o->cfg_json, (int32_t)o->cfg_len, -1, cfg_on_set, o),
-                 "writing the topic config");
+    cfg_send(o, false);
 }
 
 void kb_admin_alter_topic_config(kb_admin *a, const char *topic, const kb_cfg_pair *kv, size_t n,
                                  bool validate_only, kb_admin_done_fn *done, void *ctx)
 {
-    adm_op *o = op_new(a, OP_ALTER, topic, done, ctx);
-    if (!o) {
-        done(ctx, KB_ADMIN_UNKNOWN_SERVER_ERROR, "Out of memory", NULL);
+    adm_op *o = op_new(a, OP_ALTER, topic, validate_only, done, ctx);
+    if (!o)
         return;
-    }
-    o->validate_only = validate_only;
+    if (op_null_configs(o, kv, n))
+        return;
     char buf[512];
-    size_t at = 0;
-    for (size_t i = 0; i < n && at < sizeof buf; i++)
-        if (!kv[i].value)
-            at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", at ? "," : "", kv[i].name);
-    if (at) {
-        op_finish(o, KB_ADMIN_INVALID_REQUEST, "Null value not supported for topic configs : %s", buf);
-        return;
-    }
     int16_t e = kb_admin_validate_topic_name(topic, buf, sizeof buf);
     if (e) {
         op_finish(o, e, "%s", buf);

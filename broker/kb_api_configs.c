@@ -478,14 +478,26 @@ static void kb_ac_unsupported(kb_ac_res *x)
     kb_ac_fail(x, KB_ERR_INVALID_REQUEST, msg);
 }
 
+/* The state of an (Incremental)AlterConfigs request that answers with @resp (@schema at @ver)
+ * and, in *@xs, room for its @n resources (kb_ac_res_init each); both from the request arena.
+ * NULL when out of memory. */
 static kb_ac *kb_ac_new(kb_server *s, kb_req *req, int16_t ver, const kz_kmsg *schema, void *resp,
-                        bool validate_only)
+                        bool validate_only, int32_t n, kb_ac_res **xs)
 {
     kb_ac *ac = kz_arena_alloc(&req->arena, sizeof *ac);
-    if (ac)
-        *ac = (kb_ac){ .s = s, .req = req, .ver = ver, .schema = schema, .resp = resp, .pending = 1,
-                       .validate_only = validate_only };
+    if (!ac || !(*xs = kz_arena_alloc(&req->arena, (size_t)(n ? n : 1) * sizeof **xs)))
+        return NULL;
+    *ac = (kb_ac){ .s = s, .req = req, .ver = ver, .schema = schema, .resp = resp, .pending = 1,
+                   .validate_only = validate_only };
     return ac;
+}
+
+/* Resource @x of @ac: @type and @name from the request; its answer goes to *@err and *@msg
+ * (no message until a failure sets one). */
+static void kb_ac_res_init(kb_ac_res *x, kb_ac *ac, int8_t type, kz_str name, int16_t *err, kz_str *msg)
+{
+    *msg = KZ_STR_NULL;
+    *x = (kb_ac_res){ .ac = ac, .type = type, .name = name, .err = err, .msg = msg };
 }
 
 void kb_api_alter_configs(kb_server *s, kb_req *req, const void *body, int16_t ver)
@@ -494,9 +506,9 @@ void kb_api_alter_configs(kb_server *s, kb_req *req, const void *body, int16_t v
     kz_arena *a = &req->arena;
     int32_t n = rq->resources.n > 0 ? rq->resources.n : 0;
     kz_AlterConfigsResponse *r = kz_arena_alloc(a, sizeof *r);
-    kb_ac *ac = r ? kb_ac_new(s, req, ver, &kz_kmsg_AlterConfigsResponse, r, rq->validate_only) : NULL;
-    kb_ac_res *xs = kz_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *xs);
-    if (!ac || !xs || !(r->responses.v = kz_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *r->responses.v)))
+    kb_ac_res *xs = NULL;
+    kb_ac *ac = r ? kb_ac_new(s, req, ver, &kz_kmsg_AlterConfigsResponse, r, rq->validate_only, n, &xs) : NULL;
+    if (!ac || !(r->responses.v = kz_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *r->responses.v)))
         goto oom;
     r->responses.n = n;
     for (int32_t i = 0; i < n; i++) {
@@ -505,9 +517,7 @@ void kb_api_alter_configs(kb_server *s, kb_req *req, const void *body, int16_t v
         kb_ac_res *x = &xs[i];
         out->resource_type = in->resource_type;
         out->resource_name = in->resource_name;
-        out->error_message = KZ_STR_NULL;
-        *x = (kb_ac_res){ .ac = ac, .type = in->resource_type, .name = in->resource_name,
-                          .err = &out->error_code, .msg = &out->error_message };
+        kb_ac_res_init(x, ac, in->resource_type, in->resource_name, &out->error_code, &out->error_message);
         int32_t nc = in->configs.n > 0 ? in->configs.n : 0;
         if (nc > 0 && kb_ac_nulls(x, &in->configs.v[0].name, &in->configs.v[0].value, NULL, nc,
                                   sizeof *in->configs.v))
@@ -677,9 +687,10 @@ void kb_api_incremental_alter_configs(kb_server *s, kb_req *req, const void *bod
     kz_arena *a = &req->arena;
     int32_t n = rq->resources.n > 0 ? rq->resources.n : 0;
     kz_IncrementalAlterConfigsResponse *r = kz_arena_alloc(a, sizeof *r);
-    kb_ac *ac = r ? kb_ac_new(s, req, ver, &kz_kmsg_IncrementalAlterConfigsResponse, r, rq->validate_only) : NULL;
-    kb_ac_res *xs = kz_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *xs);
-    if (!ac || !xs || !(r->responses.v = kz_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *r->responses.v)))
+    kb_ac_res *xs = NULL;
+    kb_ac *ac = r ? kb_ac_new(s, req, ver, &kz_kmsg_IncrementalAlterConfigsResponse, r, rq->validate_only, n, &xs)
+                  : NULL;
+    if (!ac || !(r->responses.v = kz_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *r->responses.v)))
         goto oom;
     r->responses.n = n;
     for (int32_t i = 0; i < n; i++) {
@@ -688,9 +699,7 @@ void kb_api_incremental_alter_configs(kb_server *s, kb_req *req, const void *bod
         kb_ac_res *x = &xs[i];
         out->resource_type = in->resource_type;
         out->resource_name = in->resource_name;
-        out->error_message = KZ_STR_NULL;
-        *x = (kb_ac_res){ .ac = ac, .type = in->resource_type, .name = in->resource_name,
-                          .err = &out->error_code, .msg = &out->error_message };
+        kb_ac_res_init(x, ac, in->resource_type, in->resource_name, &out->error_code, &out->error_message);
         int32_t nc = in->configs.n > 0 ? in->configs.n : 0;
         uint8_t *dup = kz_arena_alloc(a, (size_t)nc + 1);
         kb_adm_op *ops = kz_arena_alloc(a, (size_t)(nc ? nc : 1) * sizeof *ops);

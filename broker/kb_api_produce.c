@@ -22,6 +22,7 @@
 #include "kz_kmsgs.h"
 #include "kz_log.h"
 #include "kz_records.h"
+#include "kz_time.h"
 
 #define KB_PRODUCE_LOG "kafka.server.ReplicaManager"
 
@@ -132,7 +133,7 @@ static int64_t kb_produce_partition(kb_server *s, const kz_ProduceRequest *rq, i
     const kb_topic_cfg *tc = kb_dyncfg_topic(s->dyncfg, topic.s, topic.len);
     kz_rv_opts vo = KZ_RV_OPTS_INIT;
     vo.max_batch_size = (size_t)tc->max_message_bytes;
-    vo.now_ms = kb_wall_ms();
+    vo.now_ms = kz_wall_ms();
     vo.log_append_time = tc->message_timestamp_type == KB_TS_LOG_APPEND_TIME;
     vo.ts_diff_max_ms = tc->message_timestamp_difference_max_ms;
     vo.compacted = (tc->cleanup & KB_CLEANUP_COMPACT) != 0;

@@ -1,5 +1,4 @@
-/* broker/kb_checkpoint.c -- offset checkpoint files and durable file replacement (format and
- * reading rules in kb_checkpoint.h).
+/* broker/kb_checkpoint.c -- offset checkpoint files (format and reading rules in kb_checkpoint.h).
  *
  * The reader takes the whole file in memory (a checkpoint holds one short line per partition,
  * bounded below by KB_CKPT_MAX_FILE) and walks it line by line with explicit bounds; numbers go
@@ -18,94 +17,11 @@
 
 #include "kz_buf.h"
 #include "kz_config.h"
+#include "kz_fs.h"
+#include "kz_vec.h"
 
 #define KB_CKPT_MAX_FILE (256u << 20) /* far above any real checkpoint */
 #define KB_CKPT_MAX_ITEM 512          /* a topic name is at most 249 bytes */
-
-/* ------------------------------------------------------------ durable files */
-
-int kb_fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) != 0 ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
-int kb_fsync_parent(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return kb_fsync_dir(".");
-    if (slash == path)
-        return kb_fsync_dir("/");
-    size_t n = (size_t)(slash - path);
-    char *dir = malloc(n + 1);
-    if (!dir)
-        return -ENOMEM;
-    memcpy(dir, path, n);
-    dir[n] = '\0';
-    int rc = kb_fsync_dir(dir);
-    free(dir);
-    return rc;
-}
-
-/* Writes all of @len bytes at the current position, retrying short writes and EINTR. */
-static int kb_write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-int kb_file_write_durable(const char *path, const void *data, size_t len)
-{
-    int rc = 0, fd = -1;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp)
-        return -ENOMEM;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-        rc = -errno;
-        goto out;
-    }
-    if ((rc = kb_write_all(fd, data, len)) != 0)
-        goto out;
-    if (fsync(fd) != 0) {
-        rc = -errno;
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = -errno;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = -errno;
-        goto out;
-    }
-    rc = kb_fsync_parent(path);
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
 
 /* ---------------------------------------------------------------- reading */
 
@@ -264,16 +180,8 @@ int kb_checkpoint_read(const char *path, kb_ckpt_entry **out, size_t *n)
         goto out;
     }
     while (kb_lines_next(&l, &s, &sl)) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            kb_ckpt_entry *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            v = nv;
-            cap = ncap;
-        }
+        if ((rc = KZ_VEC_RESERVE(v, cap, cnt + 1, 16)) != 0)
+            goto out;
         if ((rc = kb_parse_entry(s, sl, &v[cnt])) != 0)
             goto out;
         cnt++;
@@ -314,7 +222,7 @@ int kb_checkpoint_write(const char *path, const kb_ckpt_entry *v, size_t n)
         k = snprintf(line, sizeof line, " %" PRId32 " %" PRId64 "\n", v[i].partition, v[i].offset);
         kz_wr_bytes(&w, line, (size_t)k);
     }
-    int rc = w.err ? -ENOMEM : kb_file_write_durable(path, w.base, w.len);
+    int rc = w.err ? -ENOMEM : kz_fs_write_durable(path, w.base, w.len);
     kz_wr_free(&w);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* broker/kb_checkpoint.h -- Kafka's offset checkpoint files and crash-safe file replacement.
+/* broker/kb_checkpoint.h -- Kafka's offset checkpoint files.
  *
  * Offset checkpoint format (CheckpointFile.scala / OffsetCheckpointFile.scala), text, "\n" ends
  * every line:
@@ -13,9 +13,8 @@
  * String.split does); partition and offset are decimal with an optional sign; the count must equal
  * the number of entry lines. Anything else is -EBADMSG.
  *
- * Durable replacement: every non-append-only file is written to "<path>.tmp", fsync()ed,
- * rename()d over <path>, and the directory is fsync()ed, so a crash leaves the old or the new
- * file, never a mix.
+ * Writing replaces the file durably with kz_fs_write_durable ("<path>.tmp", fsync, rename,
+ * fsync of the directory), so a crash leaves the old or the new file, never a mix.
  * Locality: plain functions; the broker calls them on its loop thread. */
 #ifndef KB_CHECKPOINT_H
 #define KB_CHECKPOINT_H
@@ -45,15 +44,5 @@ void kb_checkpoint_sort(kb_ckpt_entry *v, size_t n);
 
 /* The offset of (@topic, @partition) in sorted @v, or @dflt when absent. */
 int64_t kb_checkpoint_find(const kb_ckpt_entry *v, size_t n, const char *topic, int32_t partition, int64_t dflt);
-
-/* Replaces @path with @len bytes of @data: temp file, fsync, rename, fsync of the directory.
- * Returns 0 or -errno (the temp file is removed on failure). */
-int kb_file_write_durable(const char *path, const void *data, size_t len);
-
-/* fsync() of directory @dir so that names created, renamed or removed in it survive a crash. */
-int kb_fsync_dir(const char *dir);
-
-/* fsync() of the directory that holds @path (the part before the last '/'; "." if none). */
-int kb_fsync_parent(const char *path);
 
 #endif

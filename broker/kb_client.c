@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "kz_log.h"
+#include "kz_time.h"
 
 #define KB_CLIENT_COMP "kafka.client"
 
@@ -70,13 +71,6 @@ struct kb_client {
 
 static void client_drop(kb_client *c, const char *why);
 static void client_start_connect(kb_client *c);
-
-static int64_t client_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void client_set_state(kb_client *c, kb_client_state st)
 {
@@ -143,7 +137,7 @@ static void client_arm_timeout(kb_client *c)
         event_del(c->tmo);
         return;
     }
-    int64_t left = c->head->sent_us + (int64_t)c->timeout_ms * 1000 - client_now_us();
+    int64_t left = c->head->sent_us + (int64_t)c->timeout_ms * 1000 - kz_mono_us();
     if (left < 0)
         left = 0;
     struct timeval tv = { (time_t)(left / 1000000), (suseconds_t)(left % 1000000) };
@@ -156,7 +150,7 @@ static void client_on_timeout(evutil_socket_t fd, short what, void *arg)
     (void)what;
     kb_client *c = arg;
     c->busy++;
-    if (c->ninflight && client_now_us() - c->head->sent_us >= (int64_t)c->timeout_ms * 1000)
+    if (c->ninflight && kz_mono_us() - c->head->sent_us >= (int64_t)c->timeout_ms * 1000)
         client_drop(c, "request timed out");
     else
         client_arm_timeout(c);
@@ -196,7 +190,7 @@ static void client_flush(kb_client *c)
         if (c->next_corr < 0)
             c->next_corr = 0;
         kz_store_be32(r->frame + 8, (uint32_t)r->corr);
-        r->sent_us = client_now_us();
+        r->sent_us = kz_mono_us();
         if (evbuffer_add(out, r->frame, r->len) != 0) {
             client_drop(c, "out of memory");
             return;

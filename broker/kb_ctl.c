@@ -35,6 +35,7 @@
 #include "kb_config.h"
 #include "kz_config.h"
 #include "kb_ctl_int.h"
+#include "kz_vec.h"
 
 /* --------------------------------------------------------- configuration */
 
@@ -159,12 +160,6 @@ static void op_unlink(kb_ctl *c, ctl_op *o)
 
 static void watch_unlink(kb_ctl *c, ctl_watch *w);
 
-void ctl_op_watch(ctl_op *o, ctl_watch *w, bool exists)
-{
-    o->watch = w;
-    o->watch_exists = exists;
-}
-
 static void op_free(ctl_op *o)
 {
     free(o->topic);
@@ -208,7 +203,8 @@ void ctl_zk_write(kb_ctl *c, ctl_op *o, const kz_zkc_op *ops, int n)
     ctl_op_submitted(c, o, kb_zk_controller_multi(c->zk, c->x.epoch_zkv, ops, n, ctl_op_cb, o));
 }
 
-ctl_watch *ctl_watch_new(kb_ctl *c, int kind)
+/* A watch record of @kind (CW_*), on the list until it fires or the controller is freed. */
+static ctl_watch *ctl_watch_new(kb_ctl *c, int kind)
 {
     ctl_watch *w = calloc(1, sizeof *w);
     KB_CTL_ASSERT(w != NULL, "out of memory");
@@ -253,7 +249,9 @@ static void watches_clear(kb_ctl *c)
     c->controller_watch = false;
 }
 
-void ctl_watch_cb(void *ctx, int type, const char *path)
+/* kz_zkc_watch_fn of every controller watch (@ctx a ctl_watch): turns the event into a
+ * controller event, unless the record is orphaned, stale or the controller inactive. */
+static void ctl_watch_cb(void *ctx, int type, const char *path)
 {
     ctl_watch *w = ctx;
     kb_ctl *c = w->c;
@@ -285,6 +283,35 @@ void ctl_watch_cb(void *ctx, int type, const char *path)
     case CW_PREFERRED: ctl_enqueue(c, CEV_PREFERRED, NULL); break;
     default: break;
     }
+}
+
+void ctl_op_read(kb_ctl *c, ctl_op *o, ctl_read_how how, const char *path, int watch_kind)
+{
+    ctl_watch *w = NULL;
+    if (watch_kind >= 0) {
+        w = ctl_watch_new(c, watch_kind);
+        /* tied to the op, so a call that fails (and so sets no watch) releases it */
+        o->watch = w;
+        o->watch_exists = how == CTL_READ_EXISTS;
+    }
+    kz_zkc_watch_fn *wfn = w ? ctl_watch_cb : NULL;
+    int rc;
+    switch (how) {
+    case CTL_READ_CHILDREN: rc = kz_zkc_children(c->zk, path, wfn, w, ctl_op_cb, o); break;
+    case CTL_READ_EXISTS: rc = kz_zkc_exists(c->zk, path, wfn, w, ctl_op_cb, o); break;
+    default: rc = kz_zkc_get(c->zk, path, wfn, w, ctl_op_cb, o); break;
+    }
+    ctl_op_submitted(c, o, rc);
+}
+
+void ctl_job_start(kb_ctl *c, void *job, ctl_cont_fn *cont, ctl_free_fn *job_free, ctl_op_fn *fn,
+                   const char *topic, ctl_read_how how, const char *path, int watch_kind)
+{
+    ctl_join *j = ctl_join_new(c, cont, job, job_free);
+    ctl_op *o = ctl_op_new(c, j, fn, topic, -1);
+    o->ptr = job;
+    ctl_op_read(c, o, how, path, watch_kind);
+    ctl_join_arm(c, j);
 }
 
 /* ---------------------------------------------------------------- queue */
@@ -550,7 +577,7 @@ static void elect_on_exists(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
     (void)o;
     if (res->rc == KZ_ZOK) {
         ctl_op *g = ctl_op_new(c, NULL, elect_on_controller, NULL, -1);
-        ctl_op_submitted(c, g, kz_zkc_get(c->zk, KB_ZK_CONTROLLER, NULL, NULL, ctl_op_cb, g));
+        ctl_op_read(c, g, CTL_READ_GET, KB_ZK_CONTROLLER, -1);
         return;
     }
     if (res->rc == KZ_ZNONODE) {
@@ -572,13 +599,9 @@ static void ctl_on_elect(kb_ctl *c, ctl_ev *ev)
 {
     (void)ev;
     ctl_op *o = ctl_op_new(c, NULL, elect_on_exists, NULL, -1);
-    ctl_watch *w = NULL;
-    if (!c->controller_watch) {
-        w = ctl_watch_new(c, CW_CONTROLLER);
-        ctl_op_watch(o, w, true);
-        c->controller_watch = true;
-    }
-    ctl_op_submitted(c, o, kz_zkc_exists(c->zk, KB_ZK_CONTROLLER, w ? ctl_watch_cb : NULL, w, ctl_op_cb, o));
+    int watch = c->controller_watch ? -1 : CW_CONTROLLER;
+    c->controller_watch = true;
+    ctl_op_read(c, o, CTL_READ_EXISTS, KB_ZK_CONTROLLER, watch);
 }
 
 /* ------------------------------------------------------------- failover */
@@ -653,11 +676,7 @@ static void fo_watch_children(kb_ctl *c, ctl_join *j, ctl_fo *fo, const char *pa
     ctl_op *o = ctl_op_new(c, j, fo_on_children, NULL, -1);
     o->kind = kind;
     o->ptr = fo;
-    ctl_watch *w = ctl_watch_new(c, kind);
-    ctl_op_watch(o, w, kind == CW_PREFERRED);
-    int rc = kind == CW_PREFERRED ? kz_zkc_exists(c->zk, path, ctl_watch_cb, w, ctl_op_cb, o)
-                                  : kz_zkc_children(c->zk, path, ctl_watch_cb, w, ctl_op_cb, o);
-    ctl_op_submitted(c, o, rc);
+    ctl_op_read(c, o, kind == CW_PREFERRED ? CTL_READ_EXISTS : CTL_READ_CHILDREN, path, kind);
 }
 
 static void fo_step2(kb_ctl *c, void *arg);
@@ -706,12 +725,8 @@ static void fo_on_topic(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
     }
     kz_arena a = KZ_ARENA_INIT;
     kb_zk_topic zt;
-    char err[160];
-    if (!res->data || kb_zk_topic_decode(res->data, (size_t)res->data_len, &a, &zt, err, sizeof err) != 0) {
-        ctl_error(c, "Cannot read the assignment of topic %s: %s", o->topic, res->data ? err : "null data");
-        kz_arena_reset(&a);
+    if (ctl_topic_decode(c, o->topic, res, &a, &zt) != 0)
         return;
-    }
     kb_ctl_topic *t = kb_ctl_ctx_add_topic(&c->x, o->topic, 0);
     if (t && ctl_topic_assign(c, t, &zt) < 0)
         kb_ctl_ctx_del_topic(&c->x, o->topic);
@@ -730,15 +745,13 @@ static void fo_step2(kb_ctl *c, void *arg)
         if (kz_cfg_parse_i32(fo->brokers[i], &id) != 0 || kb_zk_path_broker(path, sizeof path, id) < 0)
             continue;
         ctl_op *o = ctl_op_new(c, j, fo_on_broker, NULL, id);
-        ctl_op_submitted(c, o, kz_zkc_get(c->zk, path, NULL, NULL, ctl_op_cb, o));
+        ctl_op_read(c, o, CTL_READ_GET, path, -1);
     }
     for (int32_t i = 0; i < fo->ntopics; i++) {
         if (kb_zk_path_topic(path, sizeof path, fo->topics[i]) < 0)
             continue;
         ctl_op *o = ctl_op_new(c, j, fo_on_topic, fo->topics[i], -1);
-        ctl_watch *w = ctl_watch_new(c, CW_TOPIC);
-        ctl_op_watch(o, w, false);
-        ctl_op_submitted(c, o, kz_zkc_get(c->zk, path, ctl_watch_cb, w, ctl_op_cb, o));
+        ctl_op_read(c, o, CTL_READ_GET, path, CW_TOPIC);
     }
     /* pending ISR notifications are stale: the states are read below */
     for (int32_t i = 0; i < fo->nisr; i++) {
@@ -752,32 +765,6 @@ static void fo_step2(kb_ctl *c, void *arg)
 
 static void fo_on_state(kb_ctl *c, ctl_op *o, const kz_zkc_result *res);
 
-/* Writes a topic id into the topic znode (setTopicIds, any version). */
-static void fo_write_topic_id(kb_ctl *c, ctl_join *j, kb_ctl_topic *t)
-{
-    kb_zk_part_assign *pa = calloc((size_t)(t->nparts ? t->nparts : 1), sizeof *pa);
-    if (!pa)
-        return;
-    for (int32_t p = 0; p < t->nparts; p++) {
-        pa[p].partition = p;
-        pa[p].replicas = t->parts[p].replicas.v;
-        pa[p].n_replicas = t->parts[p].replicas.n;
-    }
-    kb_zk_topic zt = { .version = 3, .has_id = true, .id = t->id, .parts = pa, .n_parts = t->nparts };
-    size_t len = 0;
-    char *json = kb_zk_topic_encode(&zt, &len);
-    free(pa);
-    char path[KB_ZK_PATH_MAX];
-    if (!json || kb_zk_path_topic(path, sizeof path, t->name) < 0) {
-        free(json);
-        return;
-    }
-    ctl_op *o = ctl_op_new(c, j, NULL, t->name, -1);
-    kz_zkc_op set = { .type = KZ_ZKC_OP_SET, .path = path, .data = json, .len = (int32_t)len, .version = -1 };
-    ctl_zk_write(c, o, &set, 1);
-    free(json);
-}
-
 static void fo_step3(kb_ctl *c, void *arg)
 {
     ctl_fo *fo = arg;
@@ -785,16 +772,12 @@ static void fo_step3(kb_ctl *c, void *arg)
     char path[KB_ZK_PATH_MAX];
     for (size_t i = 0; i < c->x.ntopics; i++) {
         kb_ctl_topic *t = c->x.topics[i];
-        if (!t->has_id && c->cfg.write_topic_ids) {
-            kb_zk_uuid_random(&t->id);
-            t->has_id = true;
-            fo_write_topic_id(c, j, t);
-        }
+        ctl_topic_ensure_id(c, j, t, -1);
         for (int32_t p = 0; p < t->nparts; p++) {
             if (kb_zk_path_partition_state(path, sizeof path, t->name, p) < 0)
                 continue;
             ctl_op *o = ctl_op_new(c, j, fo_on_state, t->name, p);
-            ctl_op_submitted(c, o, kz_zkc_get(c->zk, path, NULL, NULL, ctl_op_cb, o));
+            ctl_op_read(c, o, CTL_READ_GET, path, -1);
         }
     }
     ctl_join_arm(c, j);
@@ -911,7 +894,8 @@ static void fo_step4(kb_ctl *c, void *arg)
     /* ... then its offline replicas (replicas on brokers not alive):
      * removed from the ISR, the partitions they led left without leader */
     int32_t *dead = NULL;
-    int32_t ndead = 0, cap = 0;
+    int32_t ndead = 0;
+    size_t cap = 0;
     for (size_t i = 0; i < c->x.ntopics; i++) {
         kb_ctl_topic *t = c->x.topics[i];
         for (int32_t p = 0; p < t->nparts; p++)
@@ -922,12 +906,8 @@ static void fo_step4(kb_ctl *c, void *arg)
                     seen = dead[k] == id;
                 if (seen)
                     continue;
-                if (ndead == cap) {
-                    cap = cap ? cap * 2 : 8;
-                    int32_t *nd = realloc(dead, (size_t)cap * sizeof *nd);
-                    KB_CTL_ASSERT(nd != NULL, "out of memory");
-                    dead = nd;
-                }
+                int grown = KZ_VEC_RESERVE(dead, cap, (size_t)ndead + 1, 8);
+                KB_CTL_ASSERT(grown == 0, "out of memory");
                 dead[ndead++] = id;
             }
     }

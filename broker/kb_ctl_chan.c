@@ -30,6 +30,7 @@
 
 #include "kb_client.h"
 #include "kb_ctl_int.h"
+#include "kz_vec.h"
 
 /* -------------------------------------------------------------- batches */
 
@@ -52,23 +53,9 @@ void kb_ctl_batch_reset(kb_ctl_batch *b)
 
 bool kb_ctl_batch_empty(const kb_ctl_batch *b) { return b->n == 0 && b->num == 0; }
 
-/* Grows @*arr (elements of @sz) to hold one more; false when out of memory. */
-static bool batch_room(void **arr, size_t *cap, size_t n, size_t sz)
-{
-    if (n < *cap)
-        return true;
-    size_t nc = *cap ? *cap * 2 : 32;
-    void *p = realloc(*arr, nc * sz);
-    if (!p)
-        return false;
-    *arr = p;
-    *cap = nc;
-    return true;
-}
-
 static void batch_add(kb_ctl_batch *b, int32_t broker, kb_ctl_topic *t, int32_t p, uint8_t kind, bool flag)
 {
-    if (!batch_room((void **)&b->e, &b->cap, b->n, sizeof *b->e)) {
+    if (KZ_VEC_RESERVE(b->e, b->cap, b->n + 1, 32) != 0) {
         b->oom = true;
         return;
     }
@@ -78,7 +65,7 @@ static void batch_add(kb_ctl_batch *b, int32_t broker, kb_ctl_topic *t, int32_t 
 
 static void batch_um_part(kb_ctl_batch *b, kb_ctl_topic *t, int32_t p)
 {
-    if (!batch_room((void **)&b->um_parts, &b->capump, b->nump, sizeof *b->um_parts)) {
+    if (KZ_VEC_RESERVE(b->um_parts, b->capump, b->nump + 1, 32) != 0) {
         b->oom = true;
         return;
     }
@@ -92,7 +79,7 @@ void kb_ctl_batch_um(kb_ctl_batch *b, const kb_ctl_ctx *x, const int32_t *to, si
     for (size_t i = 0; i < n; i++) {
         if (to[i] < 0 || !kb_ctl_ctx_is_live(x, to[i]))
             continue;
-        if (!batch_room((void **)&b->um_to, &b->capum, b->num, sizeof *b->um_to)) {
+        if (KZ_VEC_RESERVE(b->um_to, b->capum, b->num + 1, 32) != 0) {
             b->oom = true;
             return;
         }
@@ -228,6 +215,43 @@ static kz_kai32 ids_copy(kz_arena *a, const int32_t *v, int32_t n)
     return r;
 }
 
+/* A run of consecutive partition states of one topic in a request. */
+typedef struct ctl_trun {
+    const kb_ctl_topic *t;
+    size_t first, n;
+} ctl_trun;
+
+/* Groups @n partition states, whose topics are @tops[0..n) in request order, into runs of one
+ * topic each (the topic entries of LeaderAndIsr v2+, UpdateMetadata v5+ and StopReplica v1+
+ * point into the partition arrays). Returns the runs (from @a) and their count in *@nruns, or NULL when out
+ * of memory. */
+static ctl_trun *topic_runs(kz_arena *a, const kb_ctl_topic *const *tops, size_t n, size_t *nruns)
+{
+    ctl_trun *r = kz_arena_alloc(a, (n ? n : 1) * sizeof *r);
+    size_t k = 0;
+    for (size_t i = 0; r && i < n; i++) {
+        if (k == 0 || r[k - 1].t != tops[i])
+            r[k++] = (ctl_trun){ tops[i], i, 0 };
+        r[k - 1].n++;
+    }
+    *nruns = k;
+    return r;
+}
+
+/* Fills the @nt topic states @ts from @runs over the partition states @ps. A macro because
+ * the LeaderAndIsr and UpdateMetadata topic states are distinct generated types with the same
+ * fields (topic_name, topic_id, partition_states). */
+#define CTL_TOPIC_STATES_FILL(ts, runs, nt, ps)                        \
+    do {                                                               \
+        for (size_t r_ = 0; r_ < (nt); r_++) {                         \
+            (ts)[r_].topic_name = kz_str_c((runs)[r_].t->name);        \
+            if ((runs)[r_].t->has_id)                                  \
+                (ts)[r_].topic_id = (runs)[r_].t->id;                  \
+            (ts)[r_].partition_states.v = &(ps)[(runs)[r_].first];     \
+            (ts)[r_].partition_states.n = (int32_t)(runs)[r_].n;       \
+        }                                                              \
+    } while (0)
+
 static int64_t dest_epoch(const kb_ctl_ctx *x, int32_t broker)
 {
     for (size_t i = 0; i < x->nbrokers; i++)
@@ -254,7 +278,8 @@ int32_t kb_ctl_build_lai(const kb_ctl_ctx *x, kb_ctl_batch *b, int32_t ctl_id, i
     out->type = 0;
     kz_LeaderAndIsrPartitionState *ps = kz_arena_alloc(a, n * sizeof *ps);
     int32_t *leaders = kz_arena_alloc(a, n * sizeof *leaders);
-    if (!ps || !leaders)
+    const kb_ctl_topic **tops = kz_arena_alloc(a, n * sizeof *tops);
+    if (!ps || !leaders || !tops)
         return 0;
     size_t k = 0, nleaders = 0;
     for (size_t i = lo; i < hi; i++) {
@@ -262,6 +287,7 @@ int32_t kb_ctl_build_lai(const kb_ctl_ctx *x, kb_ctl_batch *b, int32_t ctl_id, i
         const kb_ctl_part *part = &t->parts[b->e[i].p];
         if (!part->has_lai)
             continue;
+        tops[k] = t;
         kz_LeaderAndIsrPartitionState *s = &ps[k++];
         s->topic_name = kz_str_c(t->name);
         s->partition_index = b->e[i].p;
@@ -282,34 +308,12 @@ int32_t kb_ctl_build_lai(const kb_ctl_ctx *x, kb_ctl_batch *b, int32_t ctl_id, i
     }
     if (ver >= 2) {
         size_t nt = 0;
-        const kb_ctl_topic *pt = NULL;
-        for (size_t i = lo; i < hi; i++)
-            if (b->e[i].t != pt) {
-                nt++;
-                pt = b->e[i].t;
-            }
-        kz_LeaderAndIsrTopicState *ts = kz_arena_alloc(a, nt * sizeof *ts);
+        const ctl_trun *runs = topic_runs(a, tops, n, &nt);
+        kz_LeaderAndIsrTopicState *ts = runs ? kz_arena_alloc(a, (nt ? nt : 1) * sizeof *ts) : NULL;
         if (!ts)
             return 0;
-        size_t ti = 0, pi = 0;
-        const kb_ctl_topic *prev = NULL;
-        for (size_t i = lo; i < hi; i++) {
-            const kb_ctl_topic *t = b->e[i].t;
-            if (!t->parts[b->e[i].p].has_lai)
-                continue;
-            if (t != prev) {
-                kz_LeaderAndIsrTopicState *tsi = &ts[ti++];
-                tsi->topic_name = kz_str_c(t->name);
-                if (t->has_id)
-                    tsi->topic_id = t->id;
-                tsi->partition_states.v = &ps[pi];
-                tsi->partition_states.n = 0;
-                prev = t;
-            }
-            ts[ti - 1].partition_states.n++;
-            pi++;
-        }
-        out->topic_states.n = (int32_t)ti;
+        CTL_TOPIC_STATES_FILL(ts, runs, nt, ps);
+        out->topic_states.n = (int32_t)nt;
         out->topic_states.v = ts;
         out->ungrouped_partition_states.n = 0;
     } else {
@@ -358,7 +362,8 @@ int32_t kb_ctl_build_um(const kb_ctl_ctx *x, kb_ctl_batch *b, int32_t ctl_id, in
     for (size_t i = 0; i < b->nump; i++)
         n += b->um_parts[i].t->parts[b->um_parts[i].p].has_lai;
     kz_UpdateMetadataPartitionState *ps = kz_arena_alloc(a, (n ? n : 1) * sizeof *ps);
-    if (!ps)
+    const kb_ctl_topic **tops = kz_arena_alloc(a, (n ? n : 1) * sizeof *tops);
+    if (!ps || !tops)
         return -1;
     size_t k = 0;
     for (size_t i = 0; i < b->nump; i++) {
@@ -366,6 +371,7 @@ int32_t kb_ctl_build_um(const kb_ctl_ctx *x, kb_ctl_batch *b, int32_t ctl_id, in
         const kb_ctl_part *part = &t->parts[b->um_parts[i].p];
         if (!part->has_lai)
             continue; /* "Leader not yet assigned": Kafka skips it too */
+        tops[k] = t;
         kz_UpdateMetadataPartitionState *s = &ps[k++];
         s->topic_name = kz_str_c(t->name);
         s->partition_index = b->um_parts[i].p;
@@ -387,34 +393,12 @@ int32_t kb_ctl_build_um(const kb_ctl_ctx *x, kb_ctl_batch *b, int32_t ctl_id, in
     }
     if (ver >= 5) {
         size_t nt = 0;
-        const kb_ctl_topic *prev = NULL;
-        for (size_t i = 0; i < b->nump; i++)
-            if (b->um_parts[i].t->parts[b->um_parts[i].p].has_lai && b->um_parts[i].t != prev) {
-                nt++;
-                prev = b->um_parts[i].t;
-            }
-        kz_UpdateMetadataTopicState *ts = kz_arena_alloc(a, (nt ? nt : 1) * sizeof *ts);
+        const ctl_trun *runs = topic_runs(a, tops, k, &nt);
+        kz_UpdateMetadataTopicState *ts = runs ? kz_arena_alloc(a, (nt ? nt : 1) * sizeof *ts) : NULL;
         if (!ts)
             return -1;
-        size_t ti = 0, pi = 0;
-        prev = NULL;
-        for (size_t i = 0; i < b->nump; i++) {
-            const kb_ctl_topic *t = b->um_parts[i].t;
-            if (!t->parts[b->um_parts[i].p].has_lai)
-                continue;
-            if (t != prev) {
-                kz_UpdateMetadataTopicState *tsi = &ts[ti++];
-                tsi->topic_name = kz_str_c(t->name);
-                if (t->has_id)
-                    tsi->topic_id = t->id;
-                tsi->partition_states.v = &ps[pi];
-                tsi->partition_states.n = 0;
-                prev = t;
-            }
-            ts[ti - 1].partition_states.n++;
-            pi++;
-        }
-        out->topic_states.n = (int32_t)ti;
+        CTL_TOPIC_STATES_FILL(ts, runs, nt, ps);
+        out->topic_states.n = (int32_t)nt;
         out->topic_states.v = ts;
     } else {
         out->ungrouped_partition_states.n = (int32_t)k;
@@ -466,74 +450,63 @@ int32_t kb_ctl_build_stop(const kb_ctl_ctx *x, kb_ctl_batch *b, int32_t ctl_id, 
     out->controller_epoch = x->epoch;
     out->broker_epoch = dest_epoch(x, broker);
     out->delete_partitions = del == 1;
-    /* distinct topics among the selected entries */
-    size_t nt = 0;
-    const kb_ctl_topic *prev = NULL;
+    /* the selected entries in batch order, where each topic's entries are together */
+    const ctl_bent **sel = kz_arena_alloc(a, n * sizeof *sel);
+    const kb_ctl_topic **tops = kz_arena_alloc(a, n * sizeof *tops);
+    if (!sel || !tops)
+        return 0;
+    size_t k = 0;
     for (size_t i = lo; i < hi; i++)
-        if ((del < 0 || b->e[i].flag == (del == 1)) && b->e[i].t != prev) {
-            nt++;
-            prev = b->e[i].t;
+        if (del < 0 || b->e[i].flag == (del == 1)) {
+            sel[k] = &b->e[i];
+            tops[k++] = b->e[i].t;
         }
+    size_t nt = 0;
+    const ctl_trun *runs = topic_runs(a, tops, n, &nt);
+    if (!runs)
+        return 0;
     if (ver >= 3) {
         kz_StopReplicaTopicState *ts = kz_arena_alloc(a, nt * sizeof *ts);
         kz_StopReplicaPartitionState *ps = kz_arena_alloc(a, n * sizeof *ps);
         if (!ts || !ps)
             return 0;
-        size_t ti = 0, pi = 0;
-        prev = NULL;
-        for (size_t i = lo; i < hi; i++) {
-            const ctl_bent *e = &b->e[i];
-            if (del >= 0 && e->flag != (del == 1))
-                continue;
-            if (e->t != prev) {
-                ts[ti].topic_name = kz_str_c(e->t->name);
-                ts[ti].partition_states.v = &ps[pi];
-                ts[ti].partition_states.n = 0;
-                ti++;
-                prev = e->t;
-            }
+        for (size_t i = 0; i < n; i++) {
+            const ctl_bent *e = sel[i];
             const kb_ctl_part *part = &e->t->parts[e->p];
             int32_t le = e->t->queued_delete ? KB_CTL_EPOCH_DURING_DELETE
                          : part->has_lai ? part->lai.leader_epoch : -1;
-            ps[pi++] = (kz_StopReplicaPartitionState){ .partition_index = e->p, .leader_epoch = le,
-                                                       .delete_partition = e->flag };
-            ts[ti - 1].partition_states.n++;
+            ps[i] = (kz_StopReplicaPartitionState){ .partition_index = e->p, .leader_epoch = le,
+                                                    .delete_partition = e->flag };
         }
-        out->topic_states.n = (int32_t)ti;
+        for (size_t r = 0; r < nt; r++) {
+            ts[r].topic_name = kz_str_c(runs[r].t->name);
+            ts[r].partition_states.v = &ps[runs[r].first];
+            ts[r].partition_states.n = (int32_t)runs[r].n;
+        }
+        out->topic_states.n = (int32_t)nt;
         out->topic_states.v = ts;
     } else if (ver >= 1) {
         kz_StopReplicaTopicV1 *tv = kz_arena_alloc(a, nt * sizeof *tv);
         int32_t *idx = kz_arena_alloc(a, n * sizeof *idx);
         if (!tv || !idx)
             return 0;
-        size_t ti = 0, pi = 0;
-        prev = NULL;
-        for (size_t i = lo; i < hi; i++) {
-            const ctl_bent *e = &b->e[i];
-            if (e->flag != (del == 1))
-                continue;
-            if (e->t != prev) {
-                tv[ti].name = kz_str_c(e->t->name);
-                tv[ti].partition_indexes.v = &idx[pi];
-                tv[ti].partition_indexes.n = 0;
-                ti++;
-                prev = e->t;
-            }
-            idx[pi++] = e->p;
-            tv[ti - 1].partition_indexes.n++;
+        for (size_t i = 0; i < n; i++)
+            idx[i] = sel[i]->p;
+        for (size_t r = 0; r < nt; r++) {
+            tv[r].name = kz_str_c(runs[r].t->name);
+            tv[r].partition_indexes.v = &idx[runs[r].first];
+            tv[r].partition_indexes.n = (int32_t)runs[r].n;
         }
-        out->topics.n = (int32_t)ti;
+        out->topics.n = (int32_t)nt;
         out->topics.v = tv;
     } else {
         kz_StopReplicaPartitionV0 *pv = kz_arena_alloc(a, n * sizeof *pv);
         if (!pv)
             return 0;
-        size_t pi = 0;
-        for (size_t i = lo; i < hi; i++)
-            if (b->e[i].flag == (del == 1))
-                pv[pi++] = (kz_StopReplicaPartitionV0){ .topic_name = kz_str_c(b->e[i].t->name),
-                                                        .partition_index = b->e[i].p };
-        out->ungrouped_partitions.n = (int32_t)pi;
+        for (size_t i = 0; i < n; i++)
+            pv[i] = (kz_StopReplicaPartitionV0){ .topic_name = kz_str_c(sel[i]->t->name),
+                                                 .partition_index = sel[i]->p };
+        out->ungrouped_partitions.n = (int32_t)n;
         out->ungrouped_partitions.v = pv;
     }
     return (int32_t)n;

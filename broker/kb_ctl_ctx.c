@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kz_log.h"
+#include "kz_vec.h"
 
 _Noreturn void kb_ctl_assert_fail(const char *cond, const char *what, const char *file, int line)
 {
@@ -182,14 +183,8 @@ kb_ctl_topic *kb_ctl_ctx_add_topic(kb_ctl_ctx *x, const char *name, int32_t npar
     size_t i = ctx_topic_pos(x, name);
     if (i < x->ntopics && strcmp(x->topics[i]->name, name) == 0)
         return NULL;
-    if (x->ntopics == x->captopics) {
-        size_t cap = x->captopics ? x->captopics * 2 : 16;
-        kb_ctl_topic **nt = realloc(x->topics, cap * sizeof *nt);
-        if (!nt)
-            return NULL;
-        x->topics = nt;
-        x->captopics = cap;
-    }
+    if (KZ_VEC_RESERVE(x->topics, x->captopics, x->ntopics + 1, 16) != 0)
+        return NULL;
     kb_ctl_topic *t = calloc(1, sizeof *t);
     if (!t || !(t->name = strdup(name)) || kb_ctl_topic_grow(t, nparts) != 0) {
         ctx_topic_free(t);

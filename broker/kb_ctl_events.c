@@ -13,6 +13,7 @@
 
 #include "kb_ctl_int.h"
 #include "kz_config.h"
+#include "kz_vec.h"
 
 /* -------------------------------------------- broker failure / startup */
 
@@ -187,11 +188,24 @@ void ctl_broker_startup(kb_ctl *c, const int32_t *ids, int32_t n, ctl_cont_fn *c
     ctl_plist_free(&l);
 }
 
+/* ------------------------------------------------------------ event jobs */
+
+/* One more read of the data of @path within the job of @o (same join, same o->ptr): @fn
+ * sees it with @topic and @part as the op's. */
+static void ev_get(kb_ctl *c, const ctl_op *o, ctl_op_fn *fn, const char *topic, int32_t part, const char *path,
+                   int watch_kind)
+{
+    ctl_op *g = ctl_op_new(c, o->join, fn, topic, part);
+    g->ptr = o->ptr;
+    ctl_op_read(c, g, CTL_READ_GET, path, watch_kind);
+}
+
 /* --------------------------------------------------------- broker change */
 
 typedef struct bc_job {
     kb_ctl_broker *seen;     /* registrations read, by id */
-    int32_t nseen, cap;
+    int32_t nseen;
+    size_t cap;
     int32_t *fail, *start;   /* dead + bounced / new + bounced */
     int32_t nfail, nstart;
 } bc_job;
@@ -217,15 +231,9 @@ static void bc_on_broker(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
     kb_ctl_broker br;
     if (ctl_broker_parse(c, o->part, res, &br) != 0)
         return;
-    if (b->nseen == b->cap) {
-        int32_t cap = b->cap ? b->cap * 2 : 8;
-        kb_ctl_broker *ns = realloc(b->seen, (size_t)cap * sizeof *ns);
-        if (!ns) {
-            kb_ctl_broker_clear(&br);
-            return;
-        }
-        b->seen = ns;
-        b->cap = cap;
+    if (KZ_VEC_RESERVE(b->seen, b->cap, (size_t)b->nseen + 1, 8) != 0) {
+        kb_ctl_broker_clear(&br);
+        return;
     }
     b->seen[b->nseen++] = br;
 }
@@ -320,7 +328,6 @@ static void bc_compare(kb_ctl *c, void *p)
 
 static void bc_on_children(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
 {
-    bc_job *b = o->ptr;
     if (res->rc != KZ_ZOK) {
         ctl_error(c, "Cannot read the live brokers: %s", kz_zkc_strerror(res->rc));
         return;
@@ -330,9 +337,7 @@ static void bc_on_children(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
         int32_t id;
         if (kz_cfg_parse_i32(res->children[i], &id) != 0 || kb_zk_path_broker(path, sizeof path, id) < 0)
             continue;
-        ctl_op *g = ctl_op_new(c, o->join, bc_on_broker, NULL, id);
-        g->ptr = b;
-        ctl_op_submitted(c, g, kz_zkc_get(c->zk, path, NULL, NULL, ctl_op_cb, g));
+        ev_get(c, o, bc_on_broker, NULL, id, path, -1);
     }
 }
 
@@ -341,13 +346,8 @@ void ctl_on_broker_change(kb_ctl *c, ctl_ev *ev)
     (void)ev;
     bc_job *b = calloc(1, sizeof *b);
     KB_CTL_ASSERT(b != NULL, "out of memory");
-    ctl_join *j = ctl_join_new(c, bc_compare, b, bc_free);
-    ctl_op *o = ctl_op_new(c, j, bc_on_children, NULL, -1);
-    o->ptr = b;
-    ctl_watch *w = ctl_watch_new(c, CW_BROKERS);
-    ctl_op_watch(o, w, false);
-    ctl_op_submitted(c, o, kz_zkc_children(c->zk, KB_ZK_BROKER_IDS, ctl_watch_cb, w, ctl_op_cb, o));
-    ctl_join_arm(c, j);
+    ctl_job_start(c, b, bc_compare, bc_free, bc_on_children, NULL, CTL_READ_CHILDREN, KB_ZK_BROKER_IDS,
+                  CW_BROKERS);
 }
 
 /* ---------------------------------------------------------- topic change */
@@ -394,12 +394,8 @@ static void tc_on_topic(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
         return;
     kz_arena a = KZ_ARENA_INIT;
     kb_zk_topic zt;
-    char err[160];
-    if (!res->data || kb_zk_topic_decode(res->data, (size_t)res->data_len, &a, &zt, err, sizeof err) != 0) {
-        ctl_error(c, "Cannot read the assignment of topic %s: %s", o->topic, res->data ? err : "null data");
-        kz_arena_reset(&a);
+    if (ctl_topic_decode(c, o->topic, res, &a, &zt) != 0)
         return;
-    }
     kb_ctl_topic *t = kb_ctl_ctx_add_topic(&c->x, o->topic, 0);
     if (!t || ctl_topic_assign(c, t, &zt) < 0) {
         kb_ctl_ctx_del_topic(&c->x, o->topic);
@@ -407,35 +403,13 @@ static void tc_on_topic(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
         return;
     }
     kz_arena_reset(&a);
-    if (!t->has_id && c->cfg.write_topic_ids) {
-        kb_zk_uuid_random(&t->id);
-        t->has_id = true;
-        kb_zk_part_assign *pa = calloc((size_t)(t->nparts ? t->nparts : 1), sizeof *pa);
-        if (pa) {
-            for (int32_t p = 0; p < t->nparts; p++)
-                pa[p] = (kb_zk_part_assign){ .partition = p, .replicas = t->parts[p].replicas.v,
-                                             .n_replicas = t->parts[p].replicas.n };
-            kb_zk_topic nt = { .version = 3, .has_id = true, .id = t->id, .parts = pa, .n_parts = t->nparts };
-            size_t len = 0;
-            char *json = kb_zk_topic_encode(&nt, &len);
-            char path[KB_ZK_PATH_MAX];
-            if (json && kb_zk_path_topic(path, sizeof path, t->name) >= 0) {
-                ctl_op *w = ctl_op_new(c, o->join, NULL, t->name, -1);
-                kz_zkc_op set = { .type = KZ_ZKC_OP_SET, .path = path, .data = json, .len = (int32_t)len,
-                                  .version = res->stat.version };
-                ctl_zk_write(c, w, &set, 1);
-            }
-            free(json);
-            free(pa);
-        }
-    }
+    ctl_topic_ensure_id(c, o->join, t, res->stat.version);
     for (int32_t p = 0; p < t->nparts; p++)
         ctl_plist_add(&tj->added, t->name, p);
 }
 
 static void tc_on_children(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
 {
-    tc_job *tj = o->ptr;
     if (res->rc != KZ_ZOK) {
         ctl_error(c, "Cannot read the topics: %s", kz_zkc_strerror(res->rc));
         return;
@@ -466,11 +440,7 @@ static void tc_on_children(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
             news = nn;
         }
         off += (size_t)snprintf(news + off, cap - off, "%s%s", off ? "," : "", name);
-        ctl_op *g = ctl_op_new(c, o->join, tc_on_topic, name, -1);
-        g->ptr = tj;
-        ctl_watch *w = ctl_watch_new(c, CW_TOPIC);
-        ctl_op_watch(g, w, false);
-        ctl_op_submitted(c, g, kz_zkc_get(c->zk, path, ctl_watch_cb, w, ctl_op_cb, g));
+        ev_get(c, o, tc_on_topic, name, -1, path, CW_TOPIC);
     }
     if (off)
         ctl_info(c, "New topics: [Set(%s)]", news);
@@ -482,13 +452,8 @@ void ctl_on_topic_change(kb_ctl *c, ctl_ev *ev)
     (void)ev;
     tc_job *tj = calloc(1, sizeof *tj);
     KB_CTL_ASSERT(tj != NULL, "out of memory");
-    ctl_join *j = ctl_join_new(c, tc_create, tj, tc_free);
-    ctl_op *o = ctl_op_new(c, j, tc_on_children, NULL, -1);
-    o->ptr = tj;
-    ctl_watch *w = ctl_watch_new(c, CW_TOPICS);
-    ctl_op_watch(o, w, false);
-    ctl_op_submitted(c, o, kz_zkc_children(c->zk, KB_ZK_BROKER_TOPICS, ctl_watch_cb, w, ctl_op_cb, o));
-    ctl_join_arm(c, j);
+    ctl_job_start(c, tj, tc_create, tc_free, tc_on_children, NULL, CTL_READ_CHILDREN, KB_ZK_BROKER_TOPICS,
+                  CW_TOPICS);
 }
 
 /* ---------------------------------------------- partition modification */
@@ -501,12 +466,8 @@ static void pm_on_topic(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
         return;
     kz_arena a = KZ_ARENA_INIT;
     kb_zk_topic zt;
-    char err[160];
-    if (!res->data || kb_zk_topic_decode(res->data, (size_t)res->data_len, &a, &zt, err, sizeof err) != 0) {
-        ctl_error(c, "Cannot read the assignment of topic %s: %s", o->topic, res->data ? err : "null data");
-        kz_arena_reset(&a);
+    if (ctl_topic_decode(c, o->topic, res, &a, &zt) != 0)
         return;
-    }
     if (zt.n_parts <= t->nparts) {
         kz_arena_reset(&a);
         return;
@@ -518,16 +479,7 @@ static void pm_on_topic(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
         zt.n_parts = t->nparts;
         zt.has_id = t->has_id;
         zt.id = t->id;
-        size_t len = 0;
-        char *json = kb_zk_topic_encode(&zt, &len);
-        char path[KB_ZK_PATH_MAX];
-        if (json && kb_zk_path_topic(path, sizeof path, t->name) >= 0) {
-            ctl_op *w = ctl_op_new(c, o->join, NULL, t->name, -1);
-            kz_zkc_op set = { .type = KZ_ZKC_OP_SET, .path = path, .data = json, .len = (int32_t)len,
-                              .version = res->stat.version };
-            ctl_zk_write(c, w, &set, 1);
-        }
-        free(json);
+        ctl_topic_write(c, o->join, t->name, &zt, res->stat.version);
         kz_arena_reset(&a);
         return;
     }
@@ -550,13 +502,7 @@ void ctl_on_partition_mod(kb_ctl *c, ctl_ev *ev)
     }
     tc_job *tj = calloc(1, sizeof *tj);
     KB_CTL_ASSERT(tj != NULL, "out of memory");
-    ctl_join *j = ctl_join_new(c, tc_create, tj, tc_free);
-    ctl_op *o = ctl_op_new(c, j, pm_on_topic, ev->topic, -1);
-    o->ptr = tj;
-    ctl_watch *w = ctl_watch_new(c, CW_TOPIC);
-    ctl_op_watch(o, w, false);
-    ctl_op_submitted(c, o, kz_zkc_get(c->zk, path, ctl_watch_cb, w, ctl_op_cb, o));
-    ctl_join_arm(c, j);
+    ctl_job_start(c, tj, tc_create, tc_free, pm_on_topic, ev->topic, CTL_READ_GET, path, CW_TOPIC);
 }
 
 /* ----------------------------------------------------------- ISR change */
@@ -657,9 +603,7 @@ static void ic_on_children(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
         KB_CTL_ASSERT(i->nodes[i->nnodes] != NULL, "out of memory");
         i->nnodes++;
         snprintf(path, sizeof path, "%s/%s", KB_ZK_ISR_CHANGE, res->children[k]);
-        ctl_op *g = ctl_op_new(c, o->join, ic_on_node, NULL, -1);
-        g->ptr = i;
-        ctl_op_submitted(c, g, kz_zkc_get(c->zk, path, NULL, NULL, ctl_op_cb, g));
+        ev_get(c, o, ic_on_node, NULL, -1, path, -1);
     }
 }
 
@@ -668,13 +612,7 @@ void ctl_on_isr_change(kb_ctl *c, ctl_ev *ev)
     (void)ev;
     ic_job *i = calloc(1, sizeof *i);
     KB_CTL_ASSERT(i != NULL, "out of memory");
-    ctl_join *j = ctl_join_new(c, ic_after_nodes, i, ic_free);
-    ctl_op *o = ctl_op_new(c, j, ic_on_children, NULL, -1);
-    o->ptr = i;
-    ctl_watch *w = ctl_watch_new(c, CW_ISR);
-    ctl_op_watch(o, w, false);
-    ctl_op_submitted(c, o, kz_zkc_children(c->zk, KB_ZK_ISR_CHANGE, ctl_watch_cb, w, ctl_op_cb, o));
-    ctl_join_arm(c, j);
+    ctl_job_start(c, i, ic_after_nodes, ic_free, ic_on_children, NULL, CTL_READ_CHILDREN, KB_ZK_ISR_CHANGE, CW_ISR);
 }
 
 /* ------------------------------------------- preferred replica election */
@@ -723,9 +661,7 @@ static void pref_on_exists(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
     if (res->rc != KZ_ZOK)
         return; /* no election asked: the watch stays for its creation */
     ((ic_job *)o->ptr)->present = true;
-    ctl_op *g = ctl_op_new(c, o->join, pref_on_data, NULL, -1);
-    g->ptr = o->ptr;
-    ctl_op_submitted(c, g, kz_zkc_get(c->zk, KB_ZK_PREFERRED_ELECTION, NULL, NULL, ctl_op_cb, g));
+    ev_get(c, o, pref_on_data, NULL, -1, KB_ZK_PREFERRED_ELECTION, -1);
 }
 
 static void pref_after_read(kb_ctl *c, void *p)
@@ -743,11 +679,6 @@ void ctl_on_preferred(kb_ctl *c, ctl_ev *ev)
     (void)ev;
     ic_job *i = calloc(1, sizeof *i);
     KB_CTL_ASSERT(i != NULL, "out of memory");
-    ctl_join *j = ctl_join_new(c, pref_after_read, i, ic_free);
-    ctl_op *o = ctl_op_new(c, j, pref_on_exists, NULL, -1);
-    o->ptr = i;
-    ctl_watch *w = ctl_watch_new(c, CW_PREFERRED);
-    ctl_op_watch(o, w, true);
-    ctl_op_submitted(c, o, kz_zkc_exists(c->zk, KB_ZK_PREFERRED_ELECTION, ctl_watch_cb, w, ctl_op_cb, o));
-    ctl_join_arm(c, j);
+    ctl_job_start(c, i, pref_after_read, ic_free, pref_on_exists, NULL, CTL_READ_EXISTS, KB_ZK_PREFERRED_ELECTION,
+                  CW_PREFERRED);
 }

@@ -235,12 +235,17 @@ ctl_op *ctl_op_new(kb_ctl *c, ctl_join *j, ctl_op_fn *fn, const char *topic, int
  * be submitted, the op completes at once with that rc. */
 void ctl_op_cb(void *ctx, const kz_zkc_result *res);
 void ctl_op_submitted(kb_ctl *c, ctl_op *o, int rc);
-/* A watch record for kz_zkc calls (wfn = ctl_watch_cb). Tie it to the op
- * of the call with ctl_op_watch, so a call that fails (and so sets no
- * watch) releases it. */
-ctl_watch *ctl_watch_new(kb_ctl *c, int kind);
-void ctl_op_watch(ctl_op *o, ctl_watch *w, bool exists);
-void ctl_watch_cb(void *ctx, int type, const char *path);
+/* Submits a read of @path for @o: its data, its children or whether it exists. With
+ * @watch_kind >= 0 (a CW_* kind) the read also sets a watch of that kind, whose event becomes
+ * a controller event; the watch record is tied to @o, so a call that fails (and so sets no
+ * watch) releases it. The op's fn sees the result. */
+typedef enum { CTL_READ_GET, CTL_READ_CHILDREN, CTL_READ_EXISTS } ctl_read_how;
+void ctl_op_read(kb_ctl *c, ctl_op *o, ctl_read_how how, const char *path, int watch_kind);
+/* Starts the job @job of an event: a join that calls @cont(@job) (or @job_free when the
+ * controller goes away first) once the read of @path (as ctl_op_read does it) and all that
+ * its handler @fn started have completed. @fn sees @job as o->ptr and @topic as o->topic. */
+void ctl_job_start(kb_ctl *c, void *job, ctl_cont_fn *cont, ctl_free_fn *job_free, ctl_op_fn *fn,
+                   const char *topic, ctl_read_how how, const char *path, int watch_kind);
 /* Guarded write: multi{check epoch, @ops}; the op's fn sees kb_zk's result
  * (rc KB_ZK_ECONTROLLER_MOVED when fenced). */
 void ctl_zk_write(kb_ctl *c, ctl_op *o, const kz_zkc_op *ops, int n);
@@ -309,6 +314,15 @@ int ctl_broker_parse(kb_ctl *c, int32_t id, const kz_zkc_result *res, kb_ctl_bro
  * current count are added (NonExistent). Returns the new partition count or
  * -1 when an assignment is unusable. */
 int32_t ctl_topic_assign(kb_ctl *c, kb_ctl_topic *t, const kb_zk_topic *zt);
+/* Decodes the assignment of topic @topic from its znode read @res into @zt (allocated from
+ * @a). Returns 0, or -1 after logging why and resetting @a (no data, malformed JSON). */
+int ctl_topic_decode(kb_ctl *c, const char *topic, const kz_zkc_result *res, kz_arena *a, kb_zk_topic *zt);
+/* Writes @zt into the znode of topic @name (expected @version, -1 for any) with a guarded
+ * write that is an op of @j. Nothing is written when the JSON cannot be built. */
+void ctl_topic_write(kb_ctl *c, ctl_join *j, const char *name, const kb_zk_topic *zt, int32_t version);
+/* setTopicIds: when @t has no topic id and the inter-broker protocol writes them, gives it a
+ * random one and writes it with the assignment into the topic znode (expected @version). */
+void ctl_topic_ensure_id(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t version);
 
 /* kb_ctl_topic_del.c */
 extern ctl_event_fn ctl_on_topic_deletion, ctl_on_stop_replica_resp;

@@ -188,6 +188,48 @@ int32_t ctl_topic_assign(kb_ctl *c, kb_ctl_topic *t, const kb_zk_topic *zt)
     return t->nparts;
 }
 
+int ctl_topic_decode(kb_ctl *c, const char *topic, const kz_zkc_result *res, kz_arena *a, kb_zk_topic *zt)
+{
+    char err[160];
+    if (!res->data || kb_zk_topic_decode(res->data, (size_t)res->data_len, a, zt, err, sizeof err) != 0) {
+        ctl_error(c, "Cannot read the assignment of topic %s: %s", topic, res->data ? err : "null data");
+        kz_arena_reset(a);
+        return -1;
+    }
+    return 0;
+}
+
+void ctl_topic_write(kb_ctl *c, ctl_join *j, const char *name, const kb_zk_topic *zt, int32_t version)
+{
+    size_t len = 0;
+    char *json = kb_zk_topic_encode(zt, &len);
+    char path[KB_ZK_PATH_MAX];
+    if (json && kb_zk_path_topic(path, sizeof path, name) >= 0) {
+        ctl_op *o = ctl_op_new(c, j, NULL, name, -1);
+        kz_zkc_op set = { .type = KZ_ZKC_OP_SET, .path = path, .data = json, .len = (int32_t)len,
+                          .version = version };
+        ctl_zk_write(c, o, &set, 1);
+    }
+    free(json);
+}
+
+void ctl_topic_ensure_id(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t version)
+{
+    if (t->has_id || !c->cfg.write_topic_ids)
+        return;
+    kb_zk_uuid_random(&t->id);
+    t->has_id = true;
+    kb_zk_part_assign *pa = calloc((size_t)(t->nparts ? t->nparts : 1), sizeof *pa);
+    if (!pa)
+        return;
+    for (int32_t p = 0; p < t->nparts; p++)
+        pa[p] = (kb_zk_part_assign){ .partition = p, .replicas = t->parts[p].replicas.v,
+                                     .n_replicas = t->parts[p].replicas.n };
+    kb_zk_topic zt = { .version = 3, .has_id = true, .id = t->id, .parts = pa, .n_parts = t->nparts };
+    ctl_topic_write(c, j, t->name, &zt, version);
+    free(pa);
+}
+
 void ctl_apply_state(kb_ctl *c, kb_ctl_topic *t, int32_t p, const kz_zkc_result *res)
 {
     kz_arena a = KZ_ARENA_INIT;
@@ -406,7 +448,7 @@ static void pw_on_write(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
         if (kb_zk_path_partition_state(path, sizeof path, o->topic, o->part) < 0)
             return;
         ctl_op *r = ctl_op_new(c, o->join, pw_on_existing, o->topic, o->part);
-        ctl_op_submitted(c, r, kz_zkc_get(c->zk, path, NULL, NULL, ctl_op_cb, r));
+        ctl_op_read(c, r, CTL_READ_GET, path, -1);
         return;
     }
     if (res->rc == KZ_ZBADVERSION || res->rc == KZ_ZNONODE) {
@@ -463,7 +505,7 @@ static void pw_issue(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p, int kin
     r->kind = kind;
     r->arg = arg;
     r->attempt = attempt;
-    ctl_op_submitted(c, r, kz_zkc_get(c->zk, path, NULL, NULL, ctl_op_cb, r));
+    ctl_op_read(c, r, CTL_READ_GET, path, -1);
 }
 
 static void pw_write(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p, int kind, int32_t arg, int attempt)
@@ -531,7 +573,7 @@ void ctl_read_states(kb_ctl *c, ctl_plist *l, ctl_cont_fn *cont, void *arg, ctl_
             kb_zk_path_partition_state(path, sizeof path, l->topic[i], l->part[i]) < 0)
             continue;
         ctl_op *o = ctl_op_new(c, j, rs_on_state, l->topic[i], l->part[i]);
-        ctl_op_submitted(c, o, kz_zkc_get(c->zk, path, NULL, NULL, ctl_op_cb, o));
+        ctl_op_read(c, o, CTL_READ_GET, path, -1);
     }
     ctl_join_arm(c, j);
 }

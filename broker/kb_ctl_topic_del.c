@@ -298,12 +298,8 @@ static void td_after_read(kb_ctl *c, void *arg)
 void ctl_on_topic_deletion(kb_ctl *c, ctl_ev *ev)
 {
     (void)ev;
-    ctl_join *j = ctl_join_new(c, td_after_read, NULL, NULL);
-    ctl_op *o = ctl_op_new(c, j, td_on_children, NULL, -1);
-    ctl_watch *w = ctl_watch_new(c, CW_DELETES);
-    ctl_op_watch(o, w, false);
-    ctl_op_submitted(c, o, kz_zkc_children(c->zk, KB_ZK_DELETE_TOPICS, ctl_watch_cb, w, ctl_op_cb, o));
-    ctl_join_arm(c, j);
+    ctl_job_start(c, NULL, td_after_read, NULL, td_on_children, NULL, CTL_READ_CHILDREN, KB_ZK_DELETE_TOPICS,
+                  CW_DELETES);
 }
 
 void ctl_on_stop_replica_resp(kb_ctl *c, ctl_ev *ev)

@@ -22,10 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kb_checkpoint.h"
 #include "kz_batch.h"
 #include "kz_config.h"
+#include "kz_fs.h"
 #include "kz_log.h"
+#include "kz_time.h"
+#include "kz_vec.h"
 
 #define KB_LOG_COMP "kafka.log.Log"
 
@@ -56,13 +58,6 @@ struct kb_log {
             (log)->parent, __VA_ARGS__)
 
 /* ------------------------------------------------------------------ helpers */
-
-int64_t kb_log_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Removes @name under directory fd @dfd, recursing into directories. */
 static int kb_rm_at(int dfd, const char *name)
@@ -154,14 +149,8 @@ static ssize_t kb_log_floor(const kb_log *log, int64_t offset)
 
 static int kb_log_push(kb_log *log, kb_segment *s)
 {
-    if (log->nsegs == log->segcap) {
-        size_t ncap = log->segcap ? log->segcap * 2 : 8;
-        kb_segment **n = realloc(log->segs, ncap * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        log->segs = n;
-        log->segcap = ncap;
-    }
+    if (KZ_VEC_RESERVE(log->segs, log->segcap, log->nsegs + 1, 8) != 0)
+        return -ENOMEM;
     log->segs[log->nsegs++] = s;
     return 0;
 }
@@ -178,15 +167,7 @@ static void kb_log_cut(kb_log *log, size_t from, size_t n)
 static void kb_log_retire(kb_log *log, kb_segment *s, int64_t now_ms)
 {
     if (log->cfg.file_delete_delay_ms > 0 && kb_segment_mark_deleted(s) == 0) {
-        if (log->ndels == log->delcap) {
-            size_t ncap = log->delcap ? log->delcap * 2 : 8;
-            kb_log_del *n = realloc(log->dels, ncap * sizeof *n);
-            if (n) {
-                log->dels = n;
-                log->delcap = ncap;
-            }
-        }
-        if (log->ndels < log->delcap) {
+        if (KZ_VEC_RESERVE(log->dels, log->delcap, log->ndels + 1, 8) == 0) {
             log->dels[log->ndels++] = (kb_log_del){ s, now_ms + log->cfg.file_delete_delay_ms };
             return;
         }
@@ -234,14 +215,8 @@ typedef struct kb_i64v {
 
 static int kb_i64v_add(kb_i64v *a, int64_t x)
 {
-    if (a->n == a->cap) {
-        size_t ncap = a->cap ? a->cap * 2 : 16;
-        int64_t *n = realloc(a->v, ncap * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        a->v = n;
-        a->cap = ncap;
-    }
+    if (KZ_VEC_RESERVE(a->v, a->cap, a->n + 1, 16) != 0)
+        return -ENOMEM;
     a->v[a->n++] = x;
     return 0;
 }
@@ -340,7 +315,7 @@ int kb_log_open(kb_log **out, const char *dir, const char *topic, int32_t partit
 {
     int rc = 0;
     kb_i64v bases = { 0 };
-    int64_t now = kb_log_now_ms();
+    int64_t now = kz_wall_ms();
     *out = NULL;
     if (partition < 0 || !topic[0])
         return -EINVAL;
@@ -358,7 +333,7 @@ int kb_log_open(kb_log **out, const char *dir, const char *topic, int32_t partit
     }
     snprintf(log->dir, dl, "%s/%s-%" PRId32, dir, topic, partition);
     if (mkdir(log->dir, 0755) == 0) {
-        kb_fsync_dir(dir);
+        kz_fs_fsync_dir(dir);
     } else if (errno != EEXIST) {
         rc = -errno;
         goto out;
@@ -460,7 +435,7 @@ int kb_log_delete(kb_log *log)
     int rc = 0;
     if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
         for (size_t i = 0; i < sizeof r; i++) /* uniqueness, not secrecy, is what matters here */
-            r[i] = (uint8_t)(kb_log_now_ms() >> (i % 8) ^ (uint64_t)(uintptr_t)log >> i);
+            r[i] = (uint8_t)(kz_wall_ms() >> (i % 8) ^ (uint64_t)(uintptr_t)log >> i);
     }
     r[6] = (uint8_t)((r[6] & 0x0f) | 0x40); /* a version-4 UUID, printed without dashes */
     r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
@@ -486,7 +461,7 @@ int kb_log_delete(kb_log *log)
         kb_rm_rf(log->dir);
         goto out;
     }
-    kb_fsync_dir(log->parent);
+    kz_fs_fsync_dir(log->parent);
     rc = kb_rm_rf(dst);
 out:
     free(dst);
@@ -788,7 +763,7 @@ int kb_log_delete_records_before(kb_log *log, int64_t offset)
     if (offset <= log->log_start)
         return 0;
     log->log_start = offset;
-    return kb_log_delete_old(log, kb_pred_start, kb_log_now_ms(), 0);
+    return kb_log_delete_old(log, kb_pred_start, kz_wall_ms(), 0);
 }
 
 /* --------------------------------------------------------------- truncation */
@@ -799,7 +774,7 @@ int kb_log_truncate_fully(kb_log *log, int64_t offset)
         return log->err;
     if (offset < 0)
         return -EINVAL;
-    int rc = kb_log_start_over(log, offset, true, kb_log_now_ms());
+    int rc = kb_log_start_over(log, offset, true, kz_wall_ms());
     if (rc)
         return rc;
     log->log_start = offset;
@@ -820,7 +795,7 @@ int kb_log_truncate_to(kb_log *log, int64_t offset)
         return 0;
     if (offset < kb_segment_base(log->segs[0]))
         return kb_log_truncate_fully(log, offset);
-    int64_t now = kb_log_now_ms();
+    int64_t now = kz_wall_ms();
     while (kb_segment_base(kb_active(log)) > offset) {
         kb_segment *s = kb_active(log);
         log->nsegs--;
@@ -853,7 +828,7 @@ static int kb_log_flush_range(kb_log *log, size_t to)
         if ((rc = kb_segment_flush(s)) != 0)
             return rc;
     }
-    return kb_fsync_dir(log->dir);
+    return kz_fs_fsync_dir(log->dir);
 }
 
 int kb_log_flush(kb_log *log)
@@ -864,7 +839,7 @@ int kb_log_flush(kb_log *log)
     if (rc)
         return rc;
     log->recovery_point = kb_log_end_offset(log);
-    log->last_flush_ms = kb_log_now_ms();
+    log->last_flush_ms = kz_wall_ms();
     return 0;
 }
 

@@ -21,6 +21,8 @@
  * Deleted segments (retention, DeleteRecords, truncation) are renamed to *.deleted and removed
  * file.delete.delay.ms later by kb_log_retention() / kb_log_delete_expired(), or at once when the
  * delay is 0. A segment pinned by a reader keeps its fd open until unpinned.
+ * Time: every now_ms argument is the wall clock in milliseconds (kz_wall_ms), the clock of
+ * record timestamps and of Kafka's time-based retention and rolling.
  * Locality: the broker loop thread; no internal threads, no callbacks. */
 #ifndef KB_LOG_H
 #define KB_LOG_H
@@ -167,9 +169,6 @@ const char *kb_log_parent_dir(const kb_log *log);
  * canonical decimal, no sign or leading zero). Returns 0 and fills @topic (cap bytes) and
  * *@partition, or -EINVAL. */
 int kb_log_parse_dir_name(const char *name, char *topic, size_t cap, int32_t *partition);
-
-/* Wall clock in ms (CLOCK_REALTIME), the clock of now_ms arguments. */
-int64_t kb_log_now_ms(void);
 
 /* Recursively removes @path (rm -rf). Returns 0 or -errno. */
 int kb_rm_rf(const char *path);

@@ -320,32 +320,31 @@ int kb_oindex_append(kb_index *ix, int64_t offset, int32_t pos)
     return 0;
 }
 
-void kb_oindex_lookup(const kb_index *ix, int64_t target, int64_t *off, int32_t *pos)
-{
-    ssize_t s = kb_floor_slot(ix, target);
-    if (s < 0) {
-        *off = ix->base;
-        *pos = 0;
-        return;
-    }
-    *off = kb_ent_off(ix, (size_t)s);
-    *pos = kb_ent_pos(ix, (size_t)s);
-}
-
 void kb_oindex_entry(const kb_index *ix, size_t i, int64_t *off, int32_t *pos)
 {
     *off = kb_ent_off(ix, i);
     *pos = kb_ent_pos(ix, i);
 }
 
-void kb_oindex_last(const kb_index *ix, int64_t *off, int32_t *pos)
+/* Entry @s of an offset index, or {base, 0} when @s < 0 (no such entry). */
+static void kb_oindex_slot(const kb_index *ix, ssize_t s, int64_t *off, int32_t *pos)
 {
-    if (ix->entries == 0) {
+    if (s < 0) {
         *off = ix->base;
         *pos = 0;
         return;
     }
-    kb_oindex_entry(ix, ix->entries - 1, off, pos);
+    kb_oindex_entry(ix, (size_t)s, off, pos);
+}
+
+void kb_oindex_lookup(const kb_index *ix, int64_t target, int64_t *off, int32_t *pos)
+{
+    kb_oindex_slot(ix, kb_floor_slot(ix, target), off, pos);
+}
+
+void kb_oindex_last(const kb_index *ix, int64_t *off, int32_t *pos)
+{
+    kb_oindex_slot(ix, (ssize_t)ix->entries - 1, off, pos);
 }
 
 /* ------------------------------------------------------------ time index */
@@ -374,30 +373,29 @@ int kb_tindex_maybe_append(kb_index *ix, int64_t ts, int64_t offset, bool skip_f
     return 0;
 }
 
-void kb_tindex_lookup(const kb_index *ix, int64_t ts, int64_t *found_ts, int64_t *off)
-{
-    ssize_t s = kb_floor_slot(ix, ts);
-    if (s < 0) {
-        *found_ts = -1;
-        *off = ix->base;
-        return;
-    }
-    *found_ts = kb_ent_ts(ix, (size_t)s);
-    *off = kb_ent_off(ix, (size_t)s);
-}
-
 void kb_tindex_entry(const kb_index *ix, size_t i, int64_t *ts, int64_t *off)
 {
     *ts = kb_ent_ts(ix, i);
     *off = kb_ent_off(ix, i);
 }
 
-void kb_tindex_last(const kb_index *ix, int64_t *ts, int64_t *off)
+/* Entry @s of a time index, or {-1, base} when @s < 0 (no such entry). */
+static void kb_tindex_slot(const kb_index *ix, ssize_t s, int64_t *ts, int64_t *off)
 {
-    if (ix->entries == 0) {
+    if (s < 0) {
         *ts = -1;
         *off = ix->base;
         return;
     }
-    kb_tindex_entry(ix, ix->entries - 1, ts, off);
+    kb_tindex_entry(ix, (size_t)s, ts, off);
+}
+
+void kb_tindex_lookup(const kb_index *ix, int64_t ts, int64_t *found_ts, int64_t *off)
+{
+    kb_tindex_slot(ix, kb_floor_slot(ix, ts), found_ts, off);
+}
+
+void kb_tindex_last(const kb_index *ix, int64_t *ts, int64_t *off)
+{
+    kb_tindex_slot(ix, (ssize_t)ix->entries - 1, ts, off);
 }

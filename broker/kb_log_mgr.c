@@ -23,7 +23,9 @@
 #include "kb_checkpoint.h"
 #include "kz_buf.h"
 #include "kz_config.h"
+#include "kz_fs.h"
 #include "kz_log.h"
+#include "kz_vec.h"
 
 #define KB_MGR_COMP "kafka.log.LogManager"
 
@@ -58,12 +60,6 @@ static void kb_errf(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-static int kb_join(char *buf, size_t cap, const char *dir, const char *name)
-{
-    int n = snprintf(buf, cap, "%s/%s", dir, name);
-    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
 /* ------------------------------------------------------------- log table */
@@ -187,14 +183,8 @@ int kb_log_mgr_set_topic_cfg(kb_log_mgr *m, const char *topic, const kb_log_cfg 
     } else if (i < m->ntcfg) {
         m->tcfg[i].cfg = *cfg;
     } else {
-        if (m->ntcfg == m->tcfg_cap) {
-            size_t ncap = m->tcfg_cap ? m->tcfg_cap * 2 : 8;
-            kb_mgr_tcfg *n = realloc(m->tcfg, ncap * sizeof *n);
-            if (!n)
-                return -ENOMEM;
-            m->tcfg = n;
-            m->tcfg_cap = ncap;
-        }
+        if (KZ_VEC_RESERVE(m->tcfg, m->tcfg_cap, m->ntcfg + 1, 8) != 0)
+            return -ENOMEM;
         char *t = strdup(topic);
         if (!t)
             return -ENOMEM;
@@ -242,7 +232,7 @@ static int kb_meta_read(const char *dir, kb_meta_rd *r, char *err, size_t errlen
 {
     char path[PATH_MAX], perr[256];
     *r = (kb_meta_rd){ .version = 0, .broker_id = -1 };
-    if (kb_join(path, sizeof path, dir, KB_META_FILE) != 0)
+    if (kz_fs_join(path, sizeof path, dir, KB_META_FILE) != 0)
         return -ENAMETOOLONG;
     if (access(path, F_OK) != 0)
         return errno == ENOENT ? 0 : -errno;
@@ -300,7 +290,7 @@ int kb_log_mgr_write_meta(kb_log_mgr *m, int32_t broker_id, const char *cluster_
     int rc = 0;
     for (int d = 0; d < m->ndirs && !rc; d++) {
         char path[PATH_MAX], num[16], date[64];
-        if ((rc = kb_join(path, sizeof path, m->dirs[d].path, KB_META_FILE)) != 0)
+        if ((rc = kz_fs_join(path, sizeof path, m->dirs[d].path, KB_META_FILE)) != 0)
             break;
         if (access(path, F_OK) == 0)
             continue;
@@ -319,7 +309,7 @@ int kb_log_mgr_write_meta(kb_log_mgr *m, int32_t broker_id, const char *cluster_
         kb_props_line(&w, "version", "0");
         if (cluster_id)
             kb_props_line(&w, "cluster.id", cluster_id);
-        rc = w.err ? -ENOMEM : kb_file_write_durable(path, w.base, w.len);
+        rc = w.err ? -ENOMEM : kz_fs_write_durable(path, w.base, w.len);
         kz_wr_free(&w);
         if (rc)
             kb_errf(err, errlen, "Failed to write %s: %s", path, kb_log_strerror(rc));
@@ -374,7 +364,7 @@ static int kb_mgr_read_meta(kb_log_mgr *m, kb_log_mgr_meta *meta, char *err, siz
 static int kb_dir_lock(const char *dir, int *out_fd, char *err, size_t errlen)
 {
     char path[PATH_MAX];
-    int rc = kb_join(path, sizeof path, dir, KB_LOCK_FILE);
+    int rc = kz_fs_join(path, sizeof path, dir, KB_LOCK_FILE);
     if (rc)
         return rc;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -395,29 +385,6 @@ static int kb_dir_lock(const char *dir, int *out_fd, char *err, size_t errlen)
     return 0;
 }
 
-/* mkdir -p @path. */
-static int kb_mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf)
-        return -ENAMETOOLONG;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char c = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -errno;
-        buf[i] = c;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return -errno;
-    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 /* -------------------------------------------------------------------- load */
 
 /* Reads a checkpoint for loading: a missing or unreadable file counts as empty (Kafka resets to
@@ -427,7 +394,7 @@ static void kb_mgr_read_ckpt(const char *dir, const char *name, kb_ckpt_entry **
     char path[PATH_MAX];
     *v = NULL;
     *n = 0;
-    if (kb_join(path, sizeof path, dir, name) != 0)
+    if (kz_fs_join(path, sizeof path, dir, name) != 0)
         return;
     int rc = kb_checkpoint_read(path, v, n);
     if (rc && rc != -ENOENT)
@@ -444,7 +411,7 @@ static int kb_mgr_load_dir(kb_log_mgr *m, int d, char *err, size_t errlen)
     kb_ckpt_entry *rp = NULL, *ls = NULL, *hw = NULL;
     size_t nrp = 0, nls = 0, nhw = 0;
     DIR *dh = NULL;
-    if ((rc = kb_join(path, sizeof path, dir, KB_CLEAN_SHUTDOWN_FILE)) != 0)
+    if ((rc = kz_fs_join(path, sizeof path, dir, KB_CLEAN_SHUTDOWN_FILE)) != 0)
         return rc;
     bool clean = access(path, F_OK) == 0;
     m->dirs[d].was_clean = clean;
@@ -462,7 +429,7 @@ static int kb_mgr_load_dir(kb_log_mgr *m, int d, char *err, size_t errlen)
         struct stat st;
         if (name[0] == '.' || fstatat(dirfd(dh), name, &st, 0) != 0 || !S_ISDIR(st.st_mode))
             continue;
-        if (kb_join(path, sizeof path, dir, name) != 0)
+        if (kz_fs_join(path, sizeof path, dir, name) != 0)
             continue;
         size_t nl = strlen(name);
         if (nl > 7 && !strcmp(name + nl - 7, "-delete")) {
@@ -500,8 +467,8 @@ static int kb_mgr_load_dir(kb_log_mgr *m, int d, char *err, size_t errlen)
         }
     }
     if (clean) {
-        kb_join(path, sizeof path, dir, KB_CLEAN_SHUTDOWN_FILE);
-        if (unlink(path) != 0 || (rc = kb_fsync_dir(dir)) != 0) {
+        kz_fs_join(path, sizeof path, dir, KB_CLEAN_SHUTDOWN_FILE);
+        if (unlink(path) != 0 || (rc = kz_fs_fsync_dir(dir)) != 0) {
             rc = rc ? rc : -errno;
             kb_errf(err, errlen, "Failed to remove %s: %s", path, kb_log_strerror(rc));
         }
@@ -552,7 +519,7 @@ int kb_log_mgr_open(kb_log_mgr **out, const char *const *dirs, int ndirs, const 
     for (int d = 0; d < ndirs; d++) {
         m->dirs[d].lock_fd = -1;
         char real[PATH_MAX];
-        if ((rc = kb_mkdirs(dirs[d])) != 0) {
+        if ((rc = kz_fs_mkdirs(dirs[d])) != 0) {
             kb_errf(err, errlen, "Failed to create log directory %s: %s", dirs[d], kb_log_strerror(rc));
             goto out;
         }
@@ -685,13 +652,13 @@ static int kb_mgr_checkpoint_dir(kb_log_mgr *m, int d)
     kb_checkpoint_sort(ls, nls);
     kb_checkpoint_sort(hw, nhw);
     char path[PATH_MAX];
-    if ((rc = kb_join(path, sizeof path, m->dirs[d].path, KB_RECOVERY_POINT_FILE)) != 0 ||
+    if ((rc = kz_fs_join(path, sizeof path, m->dirs[d].path, KB_RECOVERY_POINT_FILE)) != 0 ||
         (rc = kb_checkpoint_write(path, rp, n)) != 0)
         goto out;
-    if ((rc = kb_join(path, sizeof path, m->dirs[d].path, KB_LOG_START_FILE)) != 0 ||
+    if ((rc = kz_fs_join(path, sizeof path, m->dirs[d].path, KB_LOG_START_FILE)) != 0 ||
         (rc = kb_checkpoint_write(path, ls, nls)) != 0)
         goto out;
-    if ((rc = kb_join(path, sizeof path, m->dirs[d].path, KB_REPLICATION_OFFSET_FILE)) != 0 ||
+    if ((rc = kz_fs_join(path, sizeof path, m->dirs[d].path, KB_REPLICATION_OFFSET_FILE)) != 0 ||
         (rc = kb_checkpoint_write(path, hw, nhw)) != 0)
         goto out;
 out:
@@ -792,14 +759,14 @@ int kb_log_mgr_close(kb_log_mgr *m)
     m->n = 0;
     for (int d = 0; d < m->ndirs; d++) {
         char path[PATH_MAX];
-        if (dirty[d] || kb_join(path, sizeof path, m->dirs[d].path, KB_CLEAN_SHUTDOWN_FILE) != 0)
+        if (dirty[d] || kz_fs_join(path, sizeof path, m->dirs[d].path, KB_CLEAN_SHUTDOWN_FILE) != 0)
             continue;
         rc = 0;
         int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0 || fsync(fd) != 0)
             rc = -errno;
         else
-            rc = kb_fsync_dir(m->dirs[d].path);
+            rc = kz_fs_fsync_dir(m->dirs[d].path);
         if (rc && !first_err)
             first_err = rc;
         if (fd >= 0)

@@ -22,6 +22,7 @@
 #include "kz_buf.h"
 #include "kz_compress.h"
 #include "kz_crc32c.h"
+#include "kz_fs.h"
 #include "kz_wire.h"
 
 #define KB_TS_UNLOADED INT64_MIN   /* roll_ts not read from the file yet */
@@ -173,6 +174,17 @@ static int kb_walk_hdr(kb_walk *w, int64_t pos, kz_batch_hdr *h)
     return KZ_BATCH_OK;
 }
 
+/* kb_walk_hdr where the entry must be whole and sane (data below the end of a checked
+ * segment): 0 with the header, KB_LOG_ECORRUPT for a torn or bad entry, or a negative
+ * error. */
+static int kb_walk_whole(kb_walk *w, int64_t pos, kz_batch_hdr *h)
+{
+    int rc = kb_walk_hdr(w, pos, h);
+    if (rc < 0)
+        return rc;
+    return rc == KZ_BATCH_OK ? 0 : KB_LOG_ECORRUPT;
+}
+
 /* Whether the stored checksum of the entry at @pos matches its bytes: CRC-32C of
  * attributes..end for v2, CRC-32 of magic..end for legacy. */
 static int kb_walk_crc(kb_walk *w, int64_t pos, const kz_batch_hdr *h, bool *ok)
@@ -302,11 +314,9 @@ static int kb_segment_scan_tail(kb_segment *s, int64_t from)
     int64_t pos = from, next = -1;
     kz_batch_hdr h;
     while (pos < s->size) {
-        int rc = kb_walk_hdr(&w, pos, &h);
-        if (rc < 0)
+        int rc = kb_walk_whole(&w, pos, &h);
+        if (rc)
             return rc;
-        if (rc != KZ_BATCH_OK)
-            return KB_LOG_ECORRUPT;
         int64_t last = kb_hdr_last(&h);
         if (kb_hdr_first(&h) < s->base || (next >= 0 && kb_hdr_first(&h) < next) || last - s->base > INT32_MAX)
             return KB_LOG_ECORRUPT;
@@ -339,10 +349,10 @@ int kb_segment_load(kb_segment *s)
         uint8_t buf[KZ_BATCH_HDR_SIZE];
         kb_walk w = kb_walk_init(s, buf, sizeof buf);
         kz_batch_hdr h;
-        int rc = kb_walk_hdr(&w, opos, &h);
-        if (rc < 0)
+        int rc = kb_walk_whole(&w, opos, &h);
+        if (rc)
             return rc;
-        if (rc != KZ_BATCH_OK || kb_hdr_first(&h) > ooff)
+        if (kb_hdr_first(&h) > ooff)
             return KB_LOG_ECORRUPT;
     }
     s->next_offset = s->base;
@@ -476,18 +486,11 @@ int kb_segment_append(kb_segment *s, const kb_log_cfg *cfg, const uint8_t *buf, 
     if (len == 0)
         return 0;
     int64_t pos = s->size;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = pwrite(s->fd, buf + done, len - done, pos + (int64_t)done);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            if (ftruncate(s->fd, pos) != 0) { /* nothing more to do: the log is unusable */
-            }
-            return -e;
+    int rc = kz_fs_pwrite_all(s->fd, buf, len, pos);
+    if (rc) {
+        if (ftruncate(s->fd, pos) != 0) { /* nothing more to do: the log is unusable */
         }
-        done += (size_t)w;
+        return rc;
     }
     s->size = pos + (int64_t)len;
     s->next_offset = last_offset + 1;
@@ -519,11 +522,9 @@ int kb_segment_find(kb_segment *s, int64_t offset, int64_t *pos, kz_batch_hdr *h
     kb_oindex_lookup(s->oidx, offset, &ioff, &ipos);
     int64_t p = ipos;
     while (p < s->size) {
-        int rc = kb_walk_hdr(&w, p, h);
-        if (rc < 0)
+        int rc = kb_walk_whole(&w, p, h);
+        if (rc)
             return rc;
-        if (rc != KZ_BATCH_OK)
-            return KB_LOG_ECORRUPT;
         if (kb_hdr_last(h) >= offset) {
             *pos = p;
             return 1;
@@ -542,11 +543,9 @@ int kb_segment_span(kb_segment *s, int64_t pos, int32_t max_bytes, int64_t max_o
     int64_t total = 0, p = pos;
     kz_batch_hdr h;
     while (p < s->size) {
-        int rc = kb_walk_hdr(&w, p, &h);
-        if (rc < 0)
+        int rc = kb_walk_whole(&w, p, &h);
+        if (rc)
             return rc;
-        if (rc != KZ_BATCH_OK)
-            return KB_LOG_ECORRUPT;
         int64_t sz = (int64_t)kz_batch_size(&h);
         if (kb_hdr_last(&h) >= max_offset)
             break;
@@ -623,11 +622,9 @@ int kb_segment_find_ts(kb_segment *s, int64_t ts, int64_t start_offset, int64_t 
     int64_t p = ipos;
     kz_batch_hdr h;
     while (p < s->size) {
-        int rc = kb_walk_hdr(&w, p, &h);
-        if (rc < 0)
+        int rc = kb_walk_whole(&w, p, &h);
+        if (rc)
             return rc;
-        if (rc != KZ_BATCH_OK)
-            return KB_LOG_ECORRUPT;
         if (h.max_ts >= ts && kb_hdr_last(&h) >= start_offset) {
             if (h.magic == 2 && kz_batch_size(&h) <= KB_FIND_TS_MAX_BATCH) {
                 rc = kb_segment_scan_records(s, p, &h, ts, start_offset, off, found_ts);

@@ -5,11 +5,13 @@
 #include <string.h>
 
 #include "kz_map.h"
+#include "kz_vec.h"
 
 struct kb_mdc {
     kz_map by_hash;          /* fnv1a(name) -> kb_md_topic chain */
     kb_md_topic **sorted;    /* by name, for listing */
-    int ntopics, cap;
+    int ntopics;
+    size_t cap;
     kb_md_broker *brokers;   /* by id */
     int nbrokers;
     int32_t controller;
@@ -108,14 +110,8 @@ static kb_md_topic *kb_mdc_topic_get_or_add(kb_mdc *c, kz_str name)
     kb_md_topic *t = (kb_md_topic *)kb_mdc_topic(c, name.s, name.len);
     if (t)
         return t;
-    if (c->ntopics == c->cap) {
-        int cap = c->cap ? c->cap * 2 : 16;
-        kb_md_topic **v = realloc(c->sorted, (size_t)cap * sizeof *v);
-        if (!v)
-            return NULL;
-        c->sorted = v;
-        c->cap = cap;
-    }
+    if (KZ_VEC_RESERVE(c->sorted, c->cap, (size_t)c->ntopics + 1, 16) != 0)
+        return NULL;
     t = calloc(1, sizeof *t);
     if (!t || !(t->name = strndup(name.s, (size_t)name.len))) {
         free(t);

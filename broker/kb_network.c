@@ -29,6 +29,8 @@
 #include <event2/listener.h>
 
 #include "kz_log.h"
+#include "kz_time.h"
+#include "kz_vec.h"
 
 #define KB_NET_LOG "kafka.network.SocketServer"
 
@@ -41,6 +43,9 @@ struct kb_conn {
     const char *listener;
     bool closing;          /* close once the output drains */
     struct event *resume;  /* takes the next frame on a fresh loop turn */
+    struct event *direct;  /* reads the rest of a large frame straight from the socket */
+    uint8_t *dframe;       /* that frame: dgot of dsize bytes so far */
+    size_t dsize, dgot;
     bool in_frame;         /* kb_conn_try_frame is on the stack: defer frees */
     bool dead;             /* freed when kb_conn_try_frame unwinds */
 };
@@ -61,20 +66,6 @@ struct kb_net {
     kb_conn *conns;
     int nconns;
 };
-
-int64_t kb_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t kb_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void kb_conn_try_frame(kb_conn *c);
 
@@ -104,6 +95,9 @@ static void kb_conn_free(kb_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     n->nconns--;
+    if (c->direct)
+        event_free(c->direct);
+    free(c->dframe);
     bufferevent_free(c->bev);
     if (c->resume)
         event_free(c->resume);
@@ -140,6 +134,93 @@ static void kb_conn_close_soon(kb_conn *c)
 
 /* Takes one frame out of the input if a whole one is there; returns false
  * when there is none (or the connection is going away). */
+/* Hands a whole frame (owned, @size bytes) to the dispatcher and mutes the
+ * connection until the request is answered. */
+static bool kb_conn_dispatch(kb_conn *c, uint8_t *frame, size_t size)
+{
+    kb_req *req = calloc(1, sizeof *req);
+    if (!req) {
+        free(frame);
+        kz_error(KB_NET_LOG, "Out of memory reading a %zu-byte request from %s", size, c->peer);
+        kb_conn_free(c);
+        return false;
+    }
+    req->frame = frame;
+    req->frame_len = size;
+    req->conn = c;
+    req->recv_us = kz_mono_us();
+    snprintf(req->peer, sizeof req->peer, "%s", c->peer);
+    req->listener = c->listener;
+    c->inflight = req;
+    bufferevent_disable(c->bev, EV_READ); /* muted until answered */
+    c->net->fn(c->net->ctx, req);
+    return true;
+}
+
+/* Frames at least this large are read past the bufferevent: libevent 2.1
+ * reads a socket 4 KiB per call, which turns a 1 MiB produce into 256 loop
+ * turns and a copy out of the input buffer. */
+#define KB_NET_DIRECT_MIN (64 * 1024)
+
+static void kb_conn_on_direct(evutil_socket_t fd, short what, void *arg)
+{
+    kb_conn *c = arg;
+    (void)what;
+    while (c->dgot < c->dsize) {
+        ssize_t n = read(fd, c->dframe + c->dgot, c->dsize - c->dgot);
+        if (n > 0) {
+            c->dgot += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return; /* more later */
+        kz_debug(KB_NET_LOG, "Connection from %s closed in the middle of a %zu-byte request",
+                 c->peer, c->dsize);
+        kb_conn_free(c);
+        return;
+    }
+    event_del(c->direct);
+    uint8_t *frame = c->dframe;
+    size_t size = c->dsize;
+    c->dframe = NULL;
+    c->dsize = c->dgot = 0;
+    c->in_frame = true;
+    kb_conn_dispatch(c, frame, size);
+    c->in_frame = false;
+    if (c->dead)
+        kb_conn_free(c);
+    else if (!c->inflight)
+        kb_conn_try_frame(c);
+}
+
+/* Starts reading the rest of a @size-byte frame whose first @have bytes
+ * (after the size) are buffered. */
+static bool kb_conn_read_direct(kb_conn *c, struct evbuffer *in, size_t have, size_t size)
+{
+    uint8_t *frame = malloc(size);
+    if (!c->direct)
+        c->direct = event_new(c->net->base, bufferevent_getfd(c->bev), EV_READ | EV_PERSIST,
+                              kb_conn_on_direct, c);
+    if (!frame || !c->direct) {
+        free(frame);
+        kz_error(KB_NET_LOG, "Out of memory reading a %zu-byte request from %s", size, c->peer);
+        kb_conn_free(c);
+        return false;
+    }
+    evbuffer_drain(in, 4);
+    c->dgot = (size_t)evbuffer_remove(in, frame, have);
+    c->dframe = frame;
+    c->dsize = size;
+    bufferevent_disable(c->bev, EV_READ);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    event_add(c->direct, NULL);
+    return false;
+}
+
+/* Takes one frame out of the input if a whole one is there; returns false
+ * when there is none (or the connection is going away). */
 static bool kb_conn_next_frame(kb_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -158,33 +239,23 @@ static bool kb_conn_next_frame(kb_conn *c)
         return false;
     }
     if (have < 4 + (size_t)size) {
+        if ((size_t)size - (have - 4) >= KB_NET_DIRECT_MIN)
+            return kb_conn_read_direct(c, in, have - 4, (size_t)size);
         /* Read the rest; the watermark wakes us when it is all there. */
         bufferevent_setwatermark(c->bev, EV_READ, 4 + (size_t)size, 0);
         bufferevent_enable(c->bev, EV_READ);
         return false;
     }
     bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-    kb_req *req = calloc(1, sizeof *req);
     uint8_t *frame = malloc((size_t)size);
-    if (!req || !frame) {
-        free(req);
-        free(frame);
+    if (!frame) {
         kz_error(KB_NET_LOG, "Out of memory reading a %d-byte request from %s", size, c->peer);
         kb_conn_free(c);
         return false;
     }
     evbuffer_drain(in, 4);
     evbuffer_remove(in, frame, (size_t)size);
-    req->frame = frame;
-    req->frame_len = (size_t)size;
-    req->conn = c;
-    req->recv_us = kb_now_us();
-    snprintf(req->peer, sizeof req->peer, "%s", c->peer);
-    req->listener = c->listener;
-    c->inflight = req;
-    bufferevent_disable(c->bev, EV_READ); /* muted until answered */
-    c->net->fn(c->net->ctx, req);
-    return true;
+    return kb_conn_dispatch(c, frame, (size_t)size);
 }
 
 /* Dispatches buffered frames while requests complete synchronously; a loop
@@ -195,7 +266,7 @@ static void kb_conn_try_frame(kb_conn *c)
     if (c->in_frame)
         return; /* the loop further up the stack continues */
     c->in_frame = true;
-    while (!c->dead && !c->inflight && !c->closing && kb_conn_next_frame(c))
+    while (!c->dead && !c->inflight && !c->closing && !c->dframe && kb_conn_next_frame(c))
         ;
     c->in_frame = false;
     if (c->dead)
@@ -248,15 +319,9 @@ typedef struct kb_holes {
 static void kb_holes_add(void *ctx, size_t at, const kz_krecs *recs)
 {
     kb_holes *h = ctx;
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 8;
-        kb_hole *v = realloc(h->v, cap * sizeof *v);
-        if (!v) {
-            h->oom = true;
-            return;
-        }
-        h->v = v;
-        h->cap = cap;
+    if (KZ_VEC_RESERVE(h->v, h->cap, h->n + 1, 8) != 0) {
+        h->oom = true;
+        return;
     }
     h->v[h->n++] = (kb_hole){ at, recs->fd, recs->foff, recs->flen };
     h->bytes += recs->flen;

@@ -72,7 +72,4 @@ void kb_req_finish(kb_req *req);
 /* Finishes the request and closes its connection (malformed input). */
 void kb_req_close(kb_req *req, const char *why);
 
-int64_t kb_now_us(void);   /* monotonic */
-int64_t kb_wall_ms(void);  /* wall clock, for timestamps */
-
 #endif

@@ -12,6 +12,8 @@
 #include "kb_server.h"
 #include "kz_log.h"
 #include "kz_map.h"
+#include "kz_time.h"
+#include "kz_vec.h"
 
 #define KB_RM_LOG "kafka.server.ReplicaManager"
 
@@ -19,7 +21,8 @@ struct kb_rm {
     kb_server *s;
     kz_map by_hash;        /* hash(topic, partition) -> kb_part chain */
     kb_part **all;
-    int n, cap;
+    int n;
+    size_t cap;
     kb_rm_append_fn *on_append;
     void *on_append_ctx;
 };
@@ -87,14 +90,8 @@ int64_t kb_part_log_start(const kb_part *p) { return kb_log_start_offset(p->log)
 
 static int kb_rm_add(kb_rm *rm, kb_part *p)
 {
-    if (rm->n == rm->cap) {
-        int cap = rm->cap ? rm->cap * 2 : 64;
-        kb_part **v = realloc(rm->all, (size_t)cap * sizeof *v);
-        if (!v)
-            return KZ_ENOMEM;
-        rm->all = v;
-        rm->cap = cap;
-    }
+    if (KZ_VEC_RESERVE(rm->all, rm->cap, (size_t)rm->n + 1, 64) != 0)
+        return KZ_ENOMEM;
     int64_t h = kb_rm_hash(p->topic, (int32_t)strlen(p->topic), p->index);
     uint64_t head = 0;
     kz_map_get(&rm->by_hash, h, &head);
@@ -277,7 +274,7 @@ int16_t kb_rm_append(kb_rm *rm, kb_part *p, uint8_t *buf, size_t len, int64_t *b
                      int64_t *append_time)
 {
     kb_log_append_info info;
-    int64_t now = kb_wall_ms();
+    int64_t now = kz_wall_ms();
     int rc = kb_log_append(p->log, buf, len, p->leader_epoch, now, &info);
     if (rc != 0) {
         kz_error(KB_RM_LOG, "[Broker id=%d] Error appending to %s-%d: %s", rm->s->broker_id, p->topic,

@@ -26,6 +26,7 @@
 #include "kb_replica_mgr.h"
 #include "kb_zk.h"
 #include "kz_log.h"
+#include "kz_time.h"
 #include "kz_zkc.h"
 
 #define KB_SRV_LOG "kafka.server.KafkaServer"
@@ -123,7 +124,7 @@ static void kb_server_on_retention(evutil_socket_t fd, short what, void *arg)
     kb_server *s = arg;
     (void)fd;
     (void)what;
-    kb_log_mgr_retention_all(s->logs, kb_wall_ms());
+    kb_log_mgr_retention_all(s->logs, kz_wall_ms());
 }
 
 static void kb_server_on_checkpoint(evutil_socket_t fd, short what, void *arg)
@@ -139,7 +140,7 @@ static void kb_server_on_flush(evutil_socket_t fd, short what, void *arg)
     kb_server *s = arg;
     (void)fd;
     (void)what;
-    kb_log_mgr_flush_due(s->logs, kb_wall_ms());
+    kb_log_mgr_flush_due(s->logs, kz_wall_ms());
 }
 
 static int kb_server_timers(kb_server *s)
@@ -433,23 +434,28 @@ void kb_server_free(kb_server *s)
 {
     if (!s)
         return;
-    while (s->waiters) {
-        kb_waiter *w = s->waiters;
-        s->waiters = w->next;
-        if (w->timer)
-            event_free(w->timer);
-        free(w);
-    }
-    kb_ctl_free(s->ctl);
-    kb_admin_free(s->admin);
     kb_net_free(s->net); /* first: pending requests lose their connections */
     kb_produce_drop_all(s);
     kb_fetch_drop_all(s);
+    /* The ZooKeeper client answers its pending requests as it closes: their
+     * owners (controller, admin, topic configs) must still be there, and the
+     * controller out of office so that no answer starts new work. */
+    if (s->ctl)
+        kb_ctl_on_session_lost(s->ctl);
+    kz_zkc_free(s->zk);
+    kb_ctl_free(s->ctl);
+    kb_admin_free(s->admin);
+    kb_dyncfg_free(s->dyncfg);
+    while (s->waiters) { /* answered as timed out: their requests are released */
+        kb_waiter *w = s->waiters;
+        kb_waiter_done_fn *done = w->done;
+        void *ctx = w->ctx;
+        kb_waiter_unlink(s, w);
+        done(s, ctx, true);
+    }
     kb_rm_free(s->rm);
     if (s->logs)
         kb_log_mgr_close(s->logs);
-    kz_zkc_free(s->zk);
-    kb_dyncfg_free(s->dyncfg); /* after the client: no read completes any more */
     kb_mdc_free(s->mdc);
     for (int i = 0; i < 2; i++)
         if (s->sig_ev[i])

@@ -38,6 +38,7 @@
 
 #include "kz_json.h"
 #include "kz_log.h"
+#include "kz_time.h"
 
 #define KB_ZK_LOG "kafka.zk.KafkaZkClient"
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
@@ -790,14 +791,19 @@ int kb_zk_cluster_id_decode(const void *data, size_t len, kz_arena *a, const cha
 
 /* ================================================ topic-partition lists */
 
-char *kb_zk_tp_list_encode(const kb_zk_tp *tps, int32_t n, size_t *len)
+/* One entry of a partition list: element @i of the array @v as a JSON object, or the JSON
+ * object @e decoded into element @i of @v (strings from @a, errors through @r). */
+typedef json_t *kb_zk_plist_enc_fn(const void *v, int32_t i);
+typedef void kb_zk_plist_dec_fn(kz_jrd *r, json_t *e, kz_arena *a, void *v, size_t i);
+
+/* {"version":1,"partitions":[<entry>...]}: the form shared by the partition lists of
+ * /admin/preferred_replica_election, /isr_change_notification and
+ * /admin/reassign_partitions; @enc builds each entry of the @n elements of @v. */
+static char *kb_zk_plist_encode(const void *v, int32_t n, kb_zk_plist_enc_fn *enc, size_t *len)
 {
     json_t *arr = json_array();
     for (int32_t i = 0; arr && i < n; i++) {
-        const char *keys[] = { "topic", "partition" };
-        json_t *vals[] = { tps[i].topic ? json_string(tps[i].topic) : NULL,
-                           json_integer(tps[i].partition) };
-        if (json_array_append_new(arr, KB_OBJ(KZ_JSON_ORDER_INSERT, keys, vals)) != 0) {
+        if (json_array_append_new(arr, enc(v, i)) != 0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -805,74 +811,90 @@ char *kb_zk_tp_list_encode(const kb_zk_tp *tps, int32_t n, size_t *len)
     const char *keys[] = { "version", "partitions" };
     json_t *vals[] = { json_integer(1), arr };
     return kb_zk_emit(KB_OBJ(KZ_JSON_ORDER_INSERT, keys, vals), len);
+}
+
+/* Reads a list written by kb_zk_plist_encode: *@out an arena array of *@n elements of @esize
+ * bytes, each filled by @dec (NULL and 0 on error or for an empty list). Returns 0 or
+ * KB_ZK_EBADJSON with @err. */
+static int kb_zk_plist_decode(const void *data, size_t len, kz_arena *a, size_t esize, kb_zk_plist_dec_fn *dec,
+                              void **out, int32_t *n, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    json_t *doc = kb_zk_parse(data, len, err, errlen);
+    if (!doc)
+        return KB_ZK_EBADJSON;
+    kz_jrd r = KZ_JRD_INIT;
+    json_t *arr = kz_jrd_arr(&r, doc, "partitions", true);
+    size_t cnt = arr ? json_array_size(arr) : 0;
+    void *v = kb_zk_alloc(&r, a, cnt, esize);
+    for (size_t i = 0; v && i < cnt && !r.err; i++)
+        dec(&r, json_array_get(arr, i), a, v, i);
+    if (!r.err) {
+        *out = v;
+        *n = (int32_t)cnt;
+    }
+    return kb_zk_decoded(doc, &r, err, errlen);
+}
+
+static json_t *kb_zk_tp_enc(const void *v, int32_t i)
+{
+    const kb_zk_tp *tp = (const kb_zk_tp *)v + i;
+    const char *keys[] = { "topic", "partition" };
+    json_t *vals[] = { tp->topic ? json_string(tp->topic) : NULL, json_integer(tp->partition) };
+    return KB_OBJ(KZ_JSON_ORDER_INSERT, keys, vals);
+}
+
+static void kb_zk_tp_dec(kz_jrd *r, json_t *e, kz_arena *a, void *v, size_t i)
+{
+    kb_zk_tp *tp = (kb_zk_tp *)v + i;
+    tp->topic = kz_jrd_dup(r, a, kz_jrd_str(r, e, "topic", true));
+    tp->partition = kz_jrd_i32(r, e, "partition");
+}
+
+char *kb_zk_tp_list_encode(const kb_zk_tp *tps, int32_t n, size_t *len)
+{
+    return kb_zk_plist_encode(tps, n, kb_zk_tp_enc, len);
 }
 
 int kb_zk_tp_list_decode(const void *data, size_t len, kz_arena *a, kb_zk_tp **tps, int32_t *n,
                          char *err, size_t errlen)
 {
-    *tps = NULL;
-    *n = 0;
-    json_t *doc = kb_zk_parse(data, len, err, errlen);
-    if (!doc)
-        return KB_ZK_EBADJSON;
-    kz_jrd r = KZ_JRD_INIT;
-    json_t *arr = kz_jrd_arr(&r, doc, "partitions", true);
-    size_t cnt = arr ? json_array_size(arr) : 0;
-    kb_zk_tp *v = kb_zk_alloc(&r, a, cnt, sizeof *v);
-    for (size_t i = 0; v && i < cnt && !r.err; i++) {
-        json_t *e = json_array_get(arr, i);
-        v[i].topic = kz_jrd_dup(&r, a, kz_jrd_str(&r, e, "topic", true));
-        v[i].partition = kz_jrd_i32(&r, e, "partition");
-    }
-    if (!r.err) {
-        *tps = v;
-        *n = (int32_t)cnt;
-    }
-    return kb_zk_decoded(doc, &r, err, errlen);
+    void *v;
+    int rc = kb_zk_plist_decode(data, len, a, sizeof **tps, kb_zk_tp_dec, &v, n, err, errlen);
+    *tps = v;
+    return rc;
+}
+
+static json_t *kb_zk_reassign_enc(const void *v, int32_t i)
+{
+    const kb_zk_reassign *ra = (const kb_zk_reassign *)v + i;
+    const char *keys[] = { "topic", "partition", "replicas" };
+    json_t *vals[] = { ra->topic ? json_string(ra->topic) : NULL, json_integer(ra->partition),
+                       kb_zk_i32_array(ra->replicas, ra->n_replicas) };
+    return KB_OBJ(KZ_JSON_ORDER_INSERT, keys, vals);
+}
+
+static void kb_zk_reassign_dec(kz_jrd *r, json_t *e, kz_arena *a, void *v, size_t i)
+{
+    kb_zk_reassign *ra = (kb_zk_reassign *)v + i;
+    ra->topic = kz_jrd_dup(r, a, kz_jrd_str(r, e, "topic", true));
+    ra->partition = kz_jrd_i32(r, e, "partition");
+    ra->replicas = kz_jrd_i32s(r, kz_jrd_arr(r, e, "replicas", true), a, &ra->n_replicas, "replicas");
 }
 
 char *kb_zk_reassign_encode(const kb_zk_reassign *ra, int32_t n, size_t *len)
 {
-    json_t *arr = json_array();
-    for (int32_t i = 0; arr && i < n; i++) {
-        const char *keys[] = { "topic", "partition", "replicas" };
-        json_t *vals[] = { ra[i].topic ? json_string(ra[i].topic) : NULL,
-                           json_integer(ra[i].partition),
-                           kb_zk_i32_array(ra[i].replicas, ra[i].n_replicas) };
-        if (json_array_append_new(arr, KB_OBJ(KZ_JSON_ORDER_INSERT, keys, vals)) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    const char *keys[] = { "version", "partitions" };
-    json_t *vals[] = { json_integer(1), arr };
-    return kb_zk_emit(KB_OBJ(KZ_JSON_ORDER_INSERT, keys, vals), len);
+    return kb_zk_plist_encode(ra, n, kb_zk_reassign_enc, len);
 }
 
 int kb_zk_reassign_decode(const void *data, size_t len, kz_arena *a, kb_zk_reassign **ra,
                           int32_t *n, char *err, size_t errlen)
 {
-    *ra = NULL;
-    *n = 0;
-    json_t *doc = kb_zk_parse(data, len, err, errlen);
-    if (!doc)
-        return KB_ZK_EBADJSON;
-    kz_jrd r = KZ_JRD_INIT;
-    json_t *arr = kz_jrd_arr(&r, doc, "partitions", true);
-    size_t cnt = arr ? json_array_size(arr) : 0;
-    kb_zk_reassign *v = kb_zk_alloc(&r, a, cnt, sizeof *v);
-    for (size_t i = 0; v && i < cnt && !r.err; i++) {
-        json_t *e = json_array_get(arr, i);
-        v[i].topic = kz_jrd_dup(&r, a, kz_jrd_str(&r, e, "topic", true));
-        v[i].partition = kz_jrd_i32(&r, e, "partition");
-        v[i].replicas = kz_jrd_i32s(&r, kz_jrd_arr(&r, e, "replicas", true), a, &v[i].n_replicas,
-                                    "replicas");
-    }
-    if (!r.err) {
-        *ra = v;
-        *n = (int32_t)cnt;
-    }
-    return kb_zk_decoded(doc, &r, err, errlen);
+    void *v;
+    int rc = kb_zk_plist_decode(data, len, a, sizeof **ra, kb_zk_reassign_dec, &v, n, err, errlen);
+    *ra = v;
+    return rc;
 }
 
 /* =============================================== small notification nodes */
@@ -948,13 +970,6 @@ int kb_zk_feature_decode(const void *data, size_t len, kz_arena *a, kb_zk_featur
 }
 
 /* ========================================================== operations */
-
-static int64_t kb_zk_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A request that failed without an answer (the connection dropped): Kafka
  * sends it again once connected (retryRequestUntilConnected); the library
@@ -1198,7 +1213,7 @@ int kb_zk_register_broker(kz_zkc *z, int32_t broker_id, const kb_zk_broker *info
     *o = (kb_zk_reg_op){ .z = z, .fn = fn, .ctx = ctx };
     kb_zk_broker b = *info;
     if (!b.timestamp)
-        b.timestamp = kb_zk_now_ms();
+        b.timestamp = kz_wall_ms();
     if (kb_zk_path_broker(o->path, sizeof o->path, broker_id) < 0) {
         free(o);
         return KZ_ZBADARGUMENTS;
@@ -1237,6 +1252,31 @@ static void kb_zk_elect_fail(kb_zk_elect_op *o, int rc)
     kb_zk_elect_finish(o, (kb_zk_election){ .rc = rc, .controller_id = -1 });
 }
 
+/* The next step was started with result @rc: when it could not be, the round ends with it. */
+static void kb_zk_elect_sent(kb_zk_elect_op *o, int rc)
+{
+    if (rc != KZ_ZOK)
+        kb_zk_elect_fail(o, rc);
+}
+
+/* A read answered @res. Returns whether it found the node; otherwise the round ends with the
+ * read's error. */
+static bool kb_zk_elect_read_ok(kb_zk_elect_op *o, const kz_zkc_result *res)
+{
+    if (res->rc == KZ_ZOK)
+        return true;
+    kb_zk_elect_fail(o, res->rc);
+    return false;
+}
+
+/* The data of @path did not decode (@err says why): logged, and the round ends with
+ * KB_ZK_EBADJSON. */
+static void kb_zk_elect_bad(kb_zk_elect_op *o, const char *path, const char *err)
+{
+    kz_log_write(KZ_LOG_ERROR, KB_ZK_LOG, "Invalid %s: %s", path, err);
+    kb_zk_elect_fail(o, KB_ZK_EBADJSON);
+}
+
 static void kb_zk_elect_epoch_read(void *ctx, const kz_zkc_result *res);
 static void kb_zk_elect_check_controller(void *ctx, const kz_zkc_result *res);
 static int kb_zk_elect_send(kb_zk_elect_op *o);
@@ -1256,8 +1296,7 @@ static void kb_zk_elect_multi_done(void *ctx, const kz_zkc_result *res)
         rc = kb_zk_elect_send(o); /* same epoch, same expected version */
     else if (rc == KZ_ZNODEEXISTS || rc == KZ_ZBADVERSION)
         rc = kz_zkc_get(o->z, KB_ZK_CONTROLLER, NULL, NULL, kb_zk_elect_check_controller, o);
-    if (rc != KZ_ZOK)
-        kb_zk_elect_fail(o, rc);
+    kb_zk_elect_sent(o, rc);
 }
 
 /* /controller_epoch read after the controller turned out to be us: won only
@@ -1289,22 +1328,16 @@ static void kb_zk_elect_check_controller(void *ctx, const kz_zkc_result *res)
         kb_zk_elect_finish(o, (kb_zk_election){ .rc = KZ_ZOK, .controller_id = -1 });
         return;
     }
-    if (res->rc != KZ_ZOK) {
-        kb_zk_elect_fail(o, res->rc);
+    if (!kb_zk_elect_read_ok(o, res))
         return;
-    }
     kb_zk_controller c;
     char err[200];
-    if (kb_zk_controller_decode(res->data, res->data ? (size_t)res->data_len : 0, &c, err,
-                                sizeof err) != 0) {
-        kz_log_write(KZ_LOG_ERROR, KB_ZK_LOG, "Invalid %s: %s", KB_ZK_CONTROLLER, err);
-        kb_zk_elect_fail(o, KB_ZK_EBADJSON);
+    if (kb_zk_controller_decode(res->data, res->data ? (size_t)res->data_len : 0, &c, err, sizeof err) != 0) {
+        kb_zk_elect_bad(o, KB_ZK_CONTROLLER, err);
         return;
     }
     if (c.broker_id == o->me) {
-        int rc = kz_zkc_get(o->z, KB_ZK_CONTROLLER_EPOCH, NULL, NULL, kb_zk_elect_check_epoch, o);
-        if (rc != KZ_ZOK)
-            kb_zk_elect_fail(o, rc);
+        kb_zk_elect_sent(o, kz_zkc_get(o->z, KB_ZK_CONTROLLER_EPOCH, NULL, NULL, kb_zk_elect_check_epoch, o));
         return;
     }
     kb_zk_elect_finish(o, (kb_zk_election){ .rc = KZ_ZOK, .controller_id = c.broker_id });
@@ -1315,7 +1348,7 @@ static int kb_zk_elect_send(kb_zk_elect_op *o)
 {
     o->sends++;
     size_t clen = 0, elen = 0;
-    char *cj = kb_zk_controller_encode(o->me, kb_zk_now_ms(), &clen);
+    char *cj = kb_zk_controller_encode(o->me, kz_wall_ms(), &clen);
     char *ej = kb_zk_epoch_encode(o->new_epoch, &elen);
     int rc = KZ_ZSYSTEMERROR;
     if (cj && ej) {
@@ -1337,9 +1370,7 @@ static void kb_zk_elect_try(kb_zk_elect_op *o, int32_t epoch, int32_t zk_version
 {
     o->new_epoch = epoch + 1;
     o->epoch_zkv = zk_version;
-    int rc = kb_zk_elect_send(o);
-    if (rc != KZ_ZOK)
-        kb_zk_elect_fail(o, rc);
+    kb_zk_elect_sent(o, kb_zk_elect_send(o));
 }
 
 static void kb_zk_elect_epoch_created(void *ctx, const kz_zkc_result *res)
@@ -1352,30 +1383,23 @@ static void kb_zk_elect_epoch_created(void *ctx, const kz_zkc_result *res)
     int rc = res->rc;
     if (rc == KZ_ZNODEEXISTS && o->attempts++ < 3) /* created by another broker: read it */
         rc = kz_zkc_get(o->z, KB_ZK_CONTROLLER_EPOCH, NULL, NULL, kb_zk_elect_epoch_read, o);
-    if (rc != KZ_ZOK)
-        kb_zk_elect_fail(o, rc);
+    kb_zk_elect_sent(o, rc);
 }
 
 static void kb_zk_elect_epoch_read(void *ctx, const kz_zkc_result *res)
 {
     kb_zk_elect_op *o = ctx;
     if (res->rc == KZ_ZNONODE && o->attempts++ < 3) {
-        int rc = kz_zkc_create(o->z, KB_ZK_CONTROLLER_EPOCH, "0", 1, KZ_ZKC_PERSISTENT,
-                               kb_zk_elect_epoch_created, o);
-        if (rc != KZ_ZOK)
-            kb_zk_elect_fail(o, rc);
+        kb_zk_elect_sent(o, kz_zkc_create(o->z, KB_ZK_CONTROLLER_EPOCH, "0", 1, KZ_ZKC_PERSISTENT,
+                                          kb_zk_elect_epoch_created, o));
         return;
     }
-    if (res->rc != KZ_ZOK) {
-        kb_zk_elect_fail(o, res->rc);
+    if (!kb_zk_elect_read_ok(o, res))
         return;
-    }
     int32_t epoch;
     char err[100];
-    if (kb_zk_epoch_decode(res->data, res->data ? (size_t)res->data_len : 0, &epoch, err,
-                           sizeof err) != 0) {
-        kz_log_write(KZ_LOG_ERROR, KB_ZK_LOG, "Invalid %s: %s", KB_ZK_CONTROLLER_EPOCH, err);
-        kb_zk_elect_fail(o, KB_ZK_EBADJSON);
+    if (kb_zk_epoch_decode(res->data, res->data ? (size_t)res->data_len : 0, &epoch, err, sizeof err) != 0) {
+        kb_zk_elect_bad(o, KB_ZK_CONTROLLER_EPOCH, err);
         return;
     }
     kb_zk_elect_try(o, epoch, res->stat.version);

@@ -86,26 +86,10 @@ static inline int64_t kz_rd_i64(kz_rd *r)
     const uint8_t *p = kz_rd_take(r, 8);
     return p ? (int64_t)kz_load_be64(p) : 0;
 }
-/* int32 length + bytes; length -1 is null; other negatives are corrupt. */
-static inline kz_str kz_rd_str(kz_rd *r)
+/* The bytes of a string whose length @n was just read: -1 is null, other negatives are
+ * corrupt. Nothing is read after an error. */
+static inline kz_str kz_rd_str_body(kz_rd *r, int32_t n)
 {
-    int32_t n = kz_rd_i32(r);
-    if (r->err)
-        return KZ_STR_NULL;
-    if (n == -1)
-        return KZ_STR_NULL;
-    if (n < -1) {
-        r->err = KZ_ECORRUPT;
-        return KZ_STR_NULL;
-    }
-    const uint8_t *p = kz_rd_take(r, (size_t)n);
-    return p ? (kz_str){ (const char *)p, n } : KZ_STR_NULL;
-}
-
-/* Kafka STRING: int16 length + bytes; length -1 is null; other negatives are corrupt. */
-static inline kz_str kz_rd_str16(kz_rd *r)
-{
-    int16_t n = kz_rd_i16(r);
     if (r->err || n == -1)
         return KZ_STR_NULL;
     if (n < -1) {
@@ -115,6 +99,12 @@ static inline kz_str kz_rd_str16(kz_rd *r)
     const uint8_t *p = kz_rd_take(r, (size_t)n);
     return p ? (kz_str){ (const char *)p, n } : KZ_STR_NULL;
 }
+
+/* int32 length + bytes; length -1 is null; other negatives are corrupt. */
+static inline kz_str kz_rd_str(kz_rd *r) { return kz_rd_str_body(r, kz_rd_i32(r)); }
+
+/* Kafka STRING: int16 length + bytes; length -1 is null; other negatives are corrupt. */
+static inline kz_str kz_rd_str16(kz_rd *r) { return kz_rd_str_body(r, kz_rd_i16(r)); }
 
 /* ------------------------------------------- Kafka varints (see kz_wire.h) */
 

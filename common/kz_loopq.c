@@ -26,7 +26,7 @@ struct kz_loopq {
     bool closed;                /* under mu: kz_loopq_free has begun */
     int efd;
     struct event *ev;
-    bool running;               /* loop thread: inside kz_loopq_run */
+    int running;                /* loop thread: kz_loopq_run calls on the stack */
     bool free_pending;          /* loop thread: kz_loopq_free called from an item */
 };
 
@@ -71,7 +71,7 @@ size_t kz_loopq_run(kz_loopq *q)
     pthread_mutex_unlock(&q->mu);
 
     size_t ran = 0;
-    q->running = true;
+    q->running++; /* a depth: an item may run the queue again (kz_zkc_free does) */
     while (it) {
         kz_loopq_item *next = it->next;
         bool heap = it->heap;
@@ -85,8 +85,7 @@ size_t kz_loopq_run(kz_loopq *q)
             break;
         }
     }
-    q->running = false;
-    if (q->free_pending)
+    if (--q->running == 0 && q->free_pending)
         kz_loopq_destroy(q);
     return ran;
 }
@@ -174,7 +173,7 @@ void kz_loopq_free(kz_loopq *q)
 {
     if (!q)
         return;
-    if (q->running) {
+    if (q->running > 0) {
         /* Called from an item: refuse new posts now, finish when it returns. */
         pthread_mutex_lock(&q->mu);
         q->closed = true;

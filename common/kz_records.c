@@ -137,18 +137,7 @@ static bool lg_crc_ok(const uint8_t *p, size_t size)
 /* ---------------------------------------------------------------- records */
 
 /* A v2 varint-length byte string: -1 is null, below that is corrupt. */
-static kz_str v2_bytes(kz_rd *b)
-{
-    int32_t n = kz_rd_varint(b);
-    if (b->err || n == -1)
-        return KZ_STR_NULL;
-    if (n < -1) {
-        b->err = KZ_ECORRUPT;
-        return KZ_STR_NULL;
-    }
-    const uint8_t *p = kz_rd_take(b, (size_t)n);
-    return p ? (kz_str){ (const char *)p, n } : KZ_STR_NULL;
-}
+static kz_str v2_bytes(kz_rd *b) { return kz_rd_str_body(b, kz_rd_varint(b)); }
 
 /* Reads one v2 record of the batch @h from @r into @rec. The record must
  * fill its length exactly; header keys are never null. Kafka reads negative

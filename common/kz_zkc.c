@@ -111,6 +111,7 @@ struct kz_zkc {
     kz_map watches; /* watch id -> zkc_watch * */
     uint64_t next_wid;
     struct zkc_req *inflight; /* requests the library holds (see zkc_track) */
+    bool closing;             /* kz_zkc_free under way: nothing new is sent */
 };
 
 typedef struct zkc_watch {
@@ -291,35 +292,36 @@ static void zkc_cb_void(int rc, const void *data)
     zkc_post(r);
 }
 
-static void zkc_cb_stat(int rc, const struct Stat *st, const void *data)
+/* Records a completion's @rc and, when it succeeded, its @st (may be NULL); returns whether
+ * it succeeded. */
+static bool zkc_done_stat(zkc_req *r, int rc, const struct Stat *st)
 {
-    zkc_req *r = (zkc_req *)data;
     r->rc = rc;
     if (rc == ZOK && st) {
         r->st = *st;
         r->has_stat = true;
     }
+    return rc == ZOK;
+}
+
+static void zkc_cb_stat(int rc, const struct Stat *st, const void *data)
+{
+    zkc_req *r = (zkc_req *)data;
+    zkc_done_stat(r, rc, st);
     zkc_post(r);
 }
 
 static void zkc_cb_data(int rc, const char *v, int vlen, const struct Stat *st, const void *data)
 {
     zkc_req *r = (zkc_req *)data;
-    r->rc = rc;
-    if (rc == ZOK) {
-        if (st) {
-            r->st = *st;
-            r->has_stat = true;
-        }
-        if (v && vlen >= 0) {
-            r->rdata = malloc((size_t)vlen + 1);
-            if (r->rdata) {
-                memcpy(r->rdata, v, (size_t)vlen);
-                r->rdata[vlen] = '\0'; /* convenience for text payloads */
-                r->rlen = vlen;
-            } else {
-                r->rc = ZSYSTEMERROR;
-            }
+    if (zkc_done_stat(r, rc, st) && v && vlen >= 0) {
+        r->rdata = malloc((size_t)vlen + 1);
+        if (r->rdata) {
+            memcpy(r->rdata, v, (size_t)vlen);
+            r->rdata[vlen] = '\0'; /* convenience for text payloads */
+            r->rlen = vlen;
+        } else {
+            r->rc = ZSYSTEMERROR;
         }
     }
     zkc_post(r);
@@ -328,15 +330,8 @@ static void zkc_cb_data(int rc, const char *v, int vlen, const struct Stat *st, 
 static void zkc_cb_string_stat(int rc, const char *v, const struct Stat *st, const void *data)
 {
     zkc_req *r = (zkc_req *)data;
-    r->rc = rc;
-    if (rc == ZOK) {
-        if (st) {
-            r->st = *st;
-            r->has_stat = true;
-        }
-        if (v && !(r->rpath = strdup(v)))
-            r->rc = ZSYSTEMERROR;
-    }
+    if (zkc_done_stat(r, rc, st) && v && !(r->rpath = strdup(v)))
+        r->rc = ZSYSTEMERROR;
     zkc_post(r);
 }
 
@@ -344,12 +339,7 @@ static void zkc_cb_strings_stat(int rc, const struct String_vector *sv, const st
                                 const void *data)
 {
     zkc_req *r = (zkc_req *)data;
-    r->rc = rc;
-    if (rc == ZOK) {
-        if (st) {
-            r->st = *st;
-            r->has_stat = true;
-        }
+    if (zkc_done_stat(r, rc, st)) {
         int32_t n = sv && sv->count > 0 ? sv->count : 0;
         size_t bytes = (size_t)n * sizeof(char *);
         for (int32_t i = 0; i < n; i++)
@@ -625,8 +615,8 @@ static void zkc_close_handle(kz_zkc *z, int rc)
 static void zkc_bootstrap_done(void *ctx, const kz_zkc_result *res)
 {
     kz_zkc *z = ctx;
-    if (!z->bootstrap || z->boot_gen != z->gen)
-        return; /* answered for a bootstrap handle replaced since */
+    if (z->closing || !z->bootstrap || z->boot_gen != z->gen)
+        return; /* closing, or answered for a bootstrap handle replaced since */
     if (res->rc == ZCONNECTIONLOSS || res->rc == ZOPERATIONTIMEOUT) {
         z->connected = false; /* try again on the next CONNECTED */
         return;
@@ -760,22 +750,31 @@ void kz_zkc_free(kz_zkc *z)
 {
     if (!z)
         return;
+    if (z->closing)
+        return; /* called again from a completion delivered below */
+    z->closing = true;
     if (z->conn_timer)
         event_free(z->conn_timer);
     if (z->retry_timer)
         event_free(z->retry_timer);
     if (z->zh) {
         kz_log_write(KZ_LOG_INFO, ZKC_COMP, ZKC_PFX "Closing.");
-        zookeeper_close(z->zh); /* completions come back as ZCLOSING: dropped below */
+        zookeeper_close(z->zh);
         z->zh = NULL;
     }
-    /* The library's threads are gone. Requests whose completion ran sit in
-     * the queue (dropped by kz_loopq_free); the others will never complete. */
+    /* The library's threads are gone. As the C client's own close does,
+     * every request still owed an answer gets one now, so its owner can let
+     * go of what it holds: the completions already queued with their real
+     * results, the others with KZ_ZCLOSING. Watches are not delivered. */
+    zkc_watches_clear(z);
+    kz_loopq_run(z->q);
     while (z->inflight) {
         zkc_req *r = z->inflight;
         zkc_untrack(r);
-        if (!r->completed)
-            zkc_req_drop(r);
+        if (r->completed)
+            continue; /* its message was queued after the run above: dropped below */
+        r->rc = ZCLOSING;
+        zkc_req_deliver(r);
     }
     kz_loopq_free(z->q);
     zkc_watches_clear(z);
@@ -821,6 +820,8 @@ static int zkc_send_raw(kz_zkc *z, zkc_req *r);
 /* Sends @r on the current handle. 0, or a ZooKeeper error (nothing sent). */
 static int zkc_send(kz_zkc *z, zkc_req *r)
 {
+    if (z->closing)
+        return ZCLOSING;
     if (!z->zh)
         return ZCONNECTIONLOSS;
     r->completed = false;
@@ -858,7 +859,7 @@ static int zkc_send_raw(kz_zkc *z, zkc_req *r)
  * send, and clean up when nothing was sent. */
 static int zkc_submit(kz_zkc *z, zkc_req *r)
 {
-    int rc = z->bootstrap ? ZCONNECTIONLOSS : zkc_send(z, r);
+    int rc = z->bootstrap && !z->closing ? ZCONNECTIONLOSS : zkc_send(z, r);
     if (rc != 0) {
         zkc_watch_forget(z, r->wid);
         zkc_req_free(r);
@@ -868,44 +869,54 @@ static int zkc_submit(kz_zkc *z, zkc_req *r)
 
 static bool zkc_path_ok(const char *path) { return path && path[0] == '/'; }
 
-static int zkc_copy_data(zkc_req *r, const void *data, int32_t len)
+/* A request of @kind on @path for the public calls: NULL with *@rc ZBADARGUMENTS (no absolute
+ * path or no callback) or ZSYSTEMERROR (out of memory). */
+static zkc_req *zkc_req_checked(kz_zkc *z, zkc_kind kind, const char *path, kz_zkc_done_fn *fn, void *ctx,
+                                int *rc)
 {
-    r->len = data ? len : -1;
-    if (!data || len < 0) {
-        r->len = -1;
-        return 0;
+    if (!zkc_path_ok(path) || !fn) {
+        *rc = ZBADARGUMENTS;
+        return NULL;
     }
-    r->data = malloc(len ? (size_t)len : 1);
-    if (!r->data)
-        return ZSYSTEMERROR;
-    if (len)
-        memcpy(r->data, data, (size_t)len);
-    return 0;
+    zkc_req *r = zkc_req_new(z, kind, path, fn, ctx);
+    *rc = r ? ZOK : ZSYSTEMERROR;
+    return r;
+}
+
+/* Submits @r with a copy of @len bytes of @data (NULL or a negative @len: null data); when
+ * the copy cannot be made, frees @r and returns ZSYSTEMERROR. */
+static int zkc_submit_data(kz_zkc *z, zkc_req *r, const void *data, int32_t len)
+{
+    r->len = -1;
+    if (data && len >= 0) {
+        if (!(r->data = malloc(len ? (size_t)len : 1))) {
+            zkc_req_free(r);
+            return ZSYSTEMERROR;
+        }
+        if (len)
+            memcpy(r->data, data, (size_t)len);
+        r->len = len;
+    }
+    return zkc_submit(z, r);
 }
 
 int kz_zkc_create(kz_zkc *z, const char *path, const void *data, int32_t len, int flags,
                   kz_zkc_done_fn *fn, void *ctx)
 {
-    if (!zkc_path_ok(path) || !fn)
-        return ZBADARGUMENTS;
-    zkc_req *r = zkc_req_new(z, R_CREATE, path, fn, ctx);
+    int rc;
+    zkc_req *r = zkc_req_checked(z, R_CREATE, path, fn, ctx, &rc);
     if (!r)
-        return ZSYSTEMERROR;
+        return rc;
     r->flags = flags;
-    if (zkc_copy_data(r, data, len) != 0) {
-        zkc_req_free(r);
-        return ZSYSTEMERROR;
-    }
-    return zkc_submit(z, r);
+    return zkc_submit_data(z, r, data, len);
 }
 
 int kz_zkc_ensure_path(kz_zkc *z, const char *path, kz_zkc_done_fn *fn, void *ctx)
 {
-    if (!zkc_path_ok(path) || !fn)
-        return ZBADARGUMENTS;
-    zkc_req *r = zkc_req_new(z, R_CREATE, path, fn, ctx);
+    int rc;
+    zkc_req *r = zkc_req_checked(z, R_CREATE, path, fn, ctx, &rc);
     if (!r)
-        return ZSYSTEMERROR;
+        return rc;
     r->flags = KZ_ZKC_PERSISTENT | KZ_ZKC_PARENTS;
     r->len = -1;
     r->exists_ok = true;
@@ -914,11 +925,10 @@ int kz_zkc_ensure_path(kz_zkc *z, const char *path, kz_zkc_done_fn *fn, void *ct
 
 int kz_zkc_delete(kz_zkc *z, const char *path, int32_t version, kz_zkc_done_fn *fn, void *ctx)
 {
-    if (!zkc_path_ok(path) || !fn)
-        return ZBADARGUMENTS;
-    zkc_req *r = zkc_req_new(z, R_DELETE, path, fn, ctx);
+    int rc;
+    zkc_req *r = zkc_req_checked(z, R_DELETE, path, fn, ctx, &rc);
     if (!r)
-        return ZSYSTEMERROR;
+        return rc;
     r->version = version;
     return zkc_submit(z, r);
 }
@@ -926,11 +936,10 @@ int kz_zkc_delete(kz_zkc *z, const char *path, int32_t version, kz_zkc_done_fn *
 static int zkc_read_op(kz_zkc *z, zkc_kind kind, const char *path, kz_zkc_watch_fn *wfn,
                        void *wctx, kz_zkc_done_fn *fn, void *ctx)
 {
-    if (!zkc_path_ok(path) || !fn)
-        return ZBADARGUMENTS;
-    zkc_req *r = zkc_req_new(z, kind, path, fn, ctx);
+    int rc;
+    zkc_req *r = zkc_req_checked(z, kind, path, fn, ctx, &rc);
     if (!r)
-        return ZSYSTEMERROR;
+        return rc;
     if (zkc_watch_add(z, r, wfn, wctx) != 0) {
         zkc_req_free(r);
         return ZSYSTEMERROR;
@@ -959,17 +968,12 @@ int kz_zkc_children(kz_zkc *z, const char *path, kz_zkc_watch_fn *wfn, void *wct
 int kz_zkc_set(kz_zkc *z, const char *path, const void *data, int32_t len, int32_t version,
                kz_zkc_done_fn *fn, void *ctx)
 {
-    if (!zkc_path_ok(path) || !fn)
-        return ZBADARGUMENTS;
-    zkc_req *r = zkc_req_new(z, R_SET, path, fn, ctx);
+    int rc;
+    zkc_req *r = zkc_req_checked(z, R_SET, path, fn, ctx, &rc);
     if (!r)
-        return ZSYSTEMERROR;
+        return rc;
     r->version = version;
-    if (zkc_copy_data(r, data, len) != 0) {
-        zkc_req_free(r);
-        return ZSYSTEMERROR;
-    }
-    return zkc_submit(z, r);
+    return zkc_submit_data(z, r, data, len);
 }
 
 /* A multi request for @ops; NULL when out of memory or on a bad op. */

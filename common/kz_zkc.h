@@ -20,8 +20,12 @@
  *     (then it never runs: the EXPIRED session event tells the user to set
  *     watches again). A watch that the server did not set (get or children
  *     of a missing node, any failed call) is forgotten at its completion.
- *   - After kz_zkc_free no callback of any kind runs. kz_zkc_free may be
- *     called from inside any callback.
+ *   - kz_zkc_free answers every request still pending before it returns
+ *     (queued results as they came, the rest with KZ_ZCLOSING) and runs no
+ *     watch; after it returns no callback of any kind runs. Requests made
+ *     from those completions fail at once with KZ_ZCLOSING. kz_zkc_free may
+ *     be called from inside any callback; then results already queued
+ *     behind that callback are dropped unanswered.
  *
  * Session (on_session, loop thread):
  *
@@ -174,8 +178,10 @@ kz_zkc *kz_zkc_new(struct event_base *base, const char *connect, int session_tim
                    int connection_timeout_ms, kz_zkc_session_fn *on_session, void *ctx);
 
 /* Closes the session (ephemerals go at once) and frees everything. Pending
- * completions and watches are dropped without being called. Blocks for the
- * close handshake (bounded by the library). NULL-safe. */
+ * requests are answered during the call (KZ_ZCLOSING unless their result had
+ * already arrived), so their owners must still be alive; watches are dropped
+ * without being called. Blocks for the close handshake (bounded by the
+ * library). NULL-safe. */
 void kz_zkc_free(kz_zkc *z);
 
 /* Whether a session is currently connected, its id (0 when none) and, for

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "kz_log.h"
+#include "kz_time.h"
 #include "zkd_quorum.h"
 #include "zkd_server.h"
 
@@ -87,7 +88,7 @@ static void zkd_cnxn_reply_any(zkd_conn *c, int32_t xid, int64_t zxid, int32_t e
     c->packets_sent++;
     c->srv->stats.packets_sent++;
     c->last_zxid = zxid;
-    c->last_resp_ms = zkd_now_ms();
+    c->last_resp_ms = kz_wall_ms();
 }
 
 void zkd_cnxn_reply_raw(zkd_conn *c, int32_t xid, int64_t zxid, int32_t err, const uint8_t *body, size_t len)
@@ -334,7 +335,7 @@ static void zkd_cnxn_handshake(zkd_conn *c, const uint8_t *p, size_t len)
         req->connect.passwd = KZ_STR_NULL;
         req->connect.timeOut = timeout;
         req->conn = c;
-        req->recv_us = zkd_mono_us();
+        req->recv_us = kz_mono_us();
         req->is_txn = true;
         kz_arena_reset(&a);
         c->qhead = c->qtail = req;
@@ -456,7 +457,7 @@ void zkd_cnxn_pump(zkd_conn *c)
         c->qlen--;
         s->outstanding--;
         zkd_final_read(s, req);
-        int64_t lat = (zkd_mono_us() - req->recv_us) / 1000;
+        int64_t lat = (kz_mono_us() - req->recv_us) / 1000;
         zkd_lat_add(&c->lat, lat);
         zkd_lat_add(&s->stats.lat, lat);
         c->last_latency = lat;
@@ -529,7 +530,7 @@ static void zkd_cnxn_request(zkd_conn *c, const uint8_t *p, size_t len)
     req->xid = xid;
     req->type = type;
     req->session_id = c->session->id;
-    req->recv_us = zkd_mono_us();
+    req->recv_us = kz_mono_us();
     zkd_cnxn_enqueue(c, req);
     if (zkd_prep_is_write(type) && type != ZKD_OP_CREATE_SESSION) {
         snprintf(c->last_op, sizeof c->last_op, "%s",
@@ -665,7 +666,7 @@ static void zkd_cnxn_accept(struct evconnlistener *l, evutil_socket_t fd, struct
         port = ntohs(in6->sin6_port);
     }
     snprintf(c->peer_str, sizeof c->peer_str, "/%s:%d", c->peer_ip, port);
-    c->established_ms = zkd_now_ms();
+    c->established_ms = kz_wall_ms();
     c->last_cxid = -1;
     c->last_zxid = -1;
     c->last_latency = 0;

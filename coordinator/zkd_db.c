@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kz_buf.h"
+#include "kz_fs.h"
 #include "kz_log.h"
 #include "zkd_snap.h"
 #include "zkd_txnlog.h"
@@ -20,28 +21,6 @@
 #define ZKD_DB_MAX_SNAPS 100 /* FileSnap tries at most this many */
 
 /* --------------------------------------------------------------- dirs */
-
-static int zkd_mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof buf)
-        return -ENAMETOOLONG;
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char c = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -errno;
-        buf[i] = c;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return -errno;
-    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
 
 static int zkd_db_v2(const char *base, char out[PATH_MAX])
 {
@@ -62,7 +41,7 @@ int zkd_db_dirs(const zkd_db_cfg *cfg, char snap_dir[PATH_MAX], char log_dir[PAT
         return -EINVAL;
     if ((rc = zkd_db_v2(cfg->data_dir, s)) != 0 || (rc = zkd_db_v2(zkd_db_logbase(cfg), l)) != 0)
         return rc;
-    if ((rc = zkd_mkdirs(s)) != 0 || (rc = zkd_mkdirs(l)) != 0)
+    if ((rc = kz_fs_mkdirs(s)) != 0 || (rc = kz_fs_mkdirs(l)) != 0)
         return rc;
     if (snap_dir)
         memcpy(snap_dir, s, sizeof s);
@@ -83,7 +62,7 @@ static void zkd_db_remove_stale_tmp(const char *snap_dir)
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX];
         if (strcmp(zkd_zxid_file_suffix(&v[i]), ".tmp") != 0 ||
-            zkd_path_join(path, sizeof path, snap_dir, v[i].name) != 0)
+            kz_fs_join(path, sizeof path, snap_dir, v[i].name) != 0)
             continue;
         kz_info(ZKD_DB_COMP, "removing unfinished snapshot %s", path);
         unlink(path);
@@ -114,7 +93,7 @@ static int zkd_db_load_snapshot(const char *snap_dir, zkd_datatree **out, int64_
         return rc;
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX];
-        if ((rc = zkd_path_join(path, sizeof path, snap_dir, snaps[i].name)) != 0)
+        if ((rc = kz_fs_join(path, sizeof path, snap_dir, snaps[i].name)) != 0)
             break;
         zkd_datatree *dt = zkd_dt_new();
         if (!dt) {
@@ -263,7 +242,7 @@ out:
 static int zkd_db_unlink(const char *dir, const char *name)
 {
     char path[PATH_MAX];
-    int rc = zkd_path_join(path, sizeof path, dir, name);
+    int rc = kz_fs_join(path, sizeof path, dir, name);
     if (rc)
         return rc;
     kz_info("PurgeTxnLog", "Removing file: %s", path);
@@ -302,7 +281,7 @@ int zkd_db_purge(const zkd_db_cfg *cfg, int retain)
             removed++;
     }
     if (removed > 0) {
-        int r1 = zkd_fsync_dir(snap_dir), r2 = zkd_fsync_dir(log_dir);
+        int r1 = kz_fs_fsync_dir(snap_dir), r2 = kz_fs_fsync_dir(log_dir);
         if (rc == 0)
             rc = r1 ? r1 : r2;
     }
@@ -322,7 +301,7 @@ static int zkd_db_epoch_path(const zkd_db_cfg *cfg, const char *name, char dir[P
         return rc;
     if (strchr(name, '/'))
         return -EINVAL;
-    return zkd_path_join(path, PATH_MAX, dir, name);
+    return kz_fs_join(path, PATH_MAX, dir, name);
 }
 
 int zkd_db_epoch_read(const zkd_db_cfg *cfg, const char *name, int64_t *epoch)
@@ -354,31 +333,12 @@ int zkd_db_epoch_read(const zkd_db_cfg *cfg, const char *name, int64_t *epoch)
 
 int zkd_db_epoch_write(const zkd_db_cfg *cfg, const char *name, int64_t epoch)
 {
-    char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX], buf[32];
+    char dir[PATH_MAX], path[PATH_MAX], buf[32];
     int rc = zkd_db_epoch_path(cfg, name, dir, path);
     if (rc)
         return rc;
-    if ((rc = zkd_mkdirs(dir)) != 0)
+    if ((rc = kz_fs_mkdirs(dir)) != 0)
         return rc;
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (n < 0 || n >= (int)sizeof tmp)
-        return -ENAMETOOLONG;
     int len = snprintf(buf, sizeof buf, "%" PRId64, epoch);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    errno = 0;
-    if (write(fd, buf, (size_t)len) != len)
-        rc = errno ? -errno : -EIO;
-    else if (fsync(fd) != 0)
-        rc = -errno;
-    if (close(fd) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    return zkd_fsync_dir(dir);
+    return kz_fs_write_durable(path, buf, (size_t)len);
 }

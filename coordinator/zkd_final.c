@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kz_log.h"
+#include "kz_time.h"
 #include "zkd_server.h"
 
 #define ZKD_COMP "FinalRequestProcessor"
@@ -184,7 +185,7 @@ void zkd_final_durable(zkd_server *s, int64_t durable_zxid)
                 kz_error(ZKD_COMP, "txn 0x%llx is not at the head of its connection queue",
                          (unsigned long long)req->zxid);
             }
-            int64_t lat = (zkd_mono_us() - req->recv_us) / 1000;
+            int64_t lat = (kz_mono_us() - req->recv_us) / 1000;
             zkd_lat_add(&c->lat, lat);
             zkd_lat_add(&s->stats.lat, lat);
             c->last_latency = lat;

@@ -71,6 +71,8 @@
 
 #include "kz_buf.h"
 #include "kz_log.h"
+#include "kz_time.h"
+#include "kz_vec.h"
 
 #define ZKD_FLE_COMP "FastLeaderElection"
 #define ZKD_QCM_COMP "QuorumCnxManager"
@@ -175,13 +177,6 @@ static void zkd_fle_conn_event_cb(struct bufferevent *bev, short what, void *arg
 static void zkd_fle_receive(zkd_fle *f, int64_t sid, const zkd_notification *n);
 
 /* ------------------------------------------------------------ helpers */
-
-static int64_t zkd_fle_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *zkd_fle_state_name(int32_t st)
 {
@@ -425,14 +420,8 @@ static void zkd_fle_send(zkd_fle *f, int64_t sid, zkd_peer_state state, int64_t 
                          int64_t election_epoch, int64_t peer_epoch)
 {
     if (sid == f->myid) {
-        if (f->selfq_n == f->selfq_cap) {
-            size_t cap = f->selfq_cap ? f->selfq_cap * 2 : 8;
-            zkd_fle_selfmsg *q = realloc(f->selfq, cap * sizeof *q);
-            if (!q)
-                return;
-            f->selfq = q;
-            f->selfq_cap = cap;
-        }
+        if (KZ_VEC_RESERVE(f->selfq, f->selfq_cap, f->selfq_n + 1, 8) != 0)
+            return;
         f->selfq[f->selfq_n++] = (zkd_fle_selfmsg){ leader, zxid, election_epoch, peer_epoch, state };
         event_active(f->ev_self, EV_TIMEOUT, 1);
         return;
@@ -476,7 +465,7 @@ static void zkd_fle_dial(zkd_fle *f, zkd_fle_peer *p, bool force)
 {
     if (p->self || p->conn || p->dial)
         return;
-    int64_t now = zkd_fle_now_ms();
+    int64_t now = kz_mono_ms();
     if (!force && p->last_dial_ms && now - p->last_dial_ms < ZKD_FLE_DIAL_GAP_MS)
         return;
     p->last_dial_ms = now;

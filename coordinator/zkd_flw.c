@@ -60,6 +60,7 @@
 #include <event2/bufferevent.h>
 
 #include "zkd_quorum.h"
+#include "kz_time.h"
 #include "zkd_server.h"
 
 #ifndef ZKD_VERSION
@@ -907,7 +908,7 @@ static void flw_metric_values(const zkd_server *s, int64_t v[FV__N])
     v[FV_MAX_FD] = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (int64_t)rl.rlim_cur : -1;
     v[FV_DATA_SIZE] = zkd_dt_approx_size(s->dt);
     v[FV_OPEN_FD] = flw_open_fds();
-    v[FV_UPTIME] = zkd_now_ms() - st->started_ms;
+    v[FV_UPTIME] = kz_wall_ms() - st->started_ms;
     v[FV_MAX_LAT] = flw_lat_max(&st->lat);
     v[FV_MIN_RESP] = st->min_resp_size;
     v[FV_REJECTED] = st->connection_rejected;

@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 
 #include "kz_log.h"
+#include "kz_time.h"
+#include "kz_vec.h"
 #include "zkd_db.h"
 #include "zkd_quorum.h"
 #include "zkd_snap.h"
@@ -270,7 +272,7 @@ static void zkd_leader_start_serving(zkd_leader *l)
     if (l->limit_ev)
         event_del(l->limit_ev);
     kz_info(ZKD_COMP, "LEADING - LEADER ELECTION TOOK - %lld MS",
-            (long long)((zkd_mono_us() - l->q->look_started_us) / 1000));
+            (long long)((kz_mono_us() - l->q->look_started_us) / 1000));
     zkd_fle_set_state(l->q->fle, ZKD_LEADING);
     zkd_fle_update_epoch(l->q->fle, l->epoch);
     /* Sessions restart their timeouts under the new leader. */
@@ -505,15 +507,9 @@ static void zkd_leader_request(zkd_leader *l, zkd_lh *h, const zkd_qpkt *p)
             zkd_qcnx_send_null(h->cx, ZKD_QP_SYNC, 0);
             return;
         }
-        if (l->nlsyncs == l->lsyncs_cap) {
-            size_t cap = l->lsyncs_cap ? l->lsyncs_cap * 2 : 16;
-            zkd_lsync *v = realloc(l->lsyncs, cap * sizeof *v);
-            if (!v) {
-                zkd_lh_kill(h, "out of memory");
-                return;
-            }
-            l->lsyncs = v;
-            l->lsyncs_cap = cap;
+        if (KZ_VEC_RESERVE(l->lsyncs, l->lsyncs_cap, l->nlsyncs + 1, 16) != 0) {
+            zkd_lh_kill(h, "out of memory");
+            return;
         }
         l->lsyncs[l->nlsyncs++] = (zkd_lsync){ h, l->last_proposed };
         return;
@@ -547,7 +543,7 @@ static void zkd_leader_request(zkd_leader *l, zkd_lh *h, const zkd_qpkt *p)
     req->session_id = sid;
     req->xid = cxid;
     req->type = type;
-    req->recv_us = zkd_mono_us();
+    req->recv_us = kz_mono_us();
     if (type == ZKD_OP_CREATE_SESSION)
         req->connect.timeOut = plen >= 4 ? (int32_t)kz_load_be32(req->payload) : 0;
     static const zkd_auth_id none[1];
@@ -629,7 +625,7 @@ static void zkd_leader_on_packet(void *ctx, zkd_qcnx *q, const zkd_qpkt *p)
     zkd_leader *l = h->l;
     if (h->dead || l->stepping_down)
         return;
-    h->last_heard_ms = zkd_now_ms();
+    h->last_heard_ms = kz_wall_ms();
     switch (p->type) {
     case ZKD_QP_FOLLOWERINFO:
     case ZKD_QP_OBSERVERINFO:
@@ -687,7 +683,7 @@ static void zkd_leader_accept(struct evconnlistener *lst, evutil_socket_t fd, st
     h->l = l;
     h->sid = -1;
     h->acked = -1;
-    h->last_heard_ms = zkd_now_ms();
+    h->last_heard_ms = kz_wall_ms();
     zkd_qcnx_cb cb = { zkd_leader_on_packet, NULL, zkd_leader_on_close, h };
     if (!(h->cx = zkd_qcnx_new(l->s->base, fd, &cb, ZKD_MAX_PACKET))) {
         free(h);
@@ -708,11 +704,11 @@ static void zkd_leader_tick(evutil_socket_t fd, short what, void *arg)
     zkd_server *s = l->s;
     if (l->stepping_down || l->phase != PH_BROADCAST)
         return;
-    int64_t now = zkd_now_ms(), limit = (int64_t)s->cfg->sync_limit * zkd_leader_tick_ms(l);
+    int64_t now = kz_wall_ms(), limit = (int64_t)s->cfg->sync_limit * zkd_leader_tick_ms(l);
     /* The oldest proposal not yet committed: learners that have not acked
      * it within syncLimit are dropped (LearnerHandler.ping). */
     const zkd_req *oldest = s->txq_head;
-    int64_t oldest_age = oldest ? (zkd_mono_us() - oldest->recv_us) / 1000 : 0;
+    int64_t oldest_age = oldest ? (kz_mono_us() - oldest->recv_us) / 1000 : 0;
     for (zkd_lh *h = l->lhs; h; h = h->next) {
         if (h->dead || h->st != LH_RUNNING)
             continue;
@@ -762,7 +758,7 @@ zkd_leader *zkd_leader_start(zkd_quorum *q)
     l->q = q;
     l->s = s;
     l->max_accepted = q->accepted_epoch;
-    l->started_us = zkd_mono_us();
+    l->started_us = kz_mono_us();
     l->config_text = zkd_config_membership(s->cfg, &l->config_len);
     struct sockaddr_storage ss;
     int sl = sizeof ss;
@@ -837,7 +833,7 @@ void zkd_leader_stats(const zkd_leader *l, zkd_leader_info *out)
         }
     }
     out->pending_syncs = (int)l->nlsyncs;
-    out->uptime_ms = (zkd_mono_us() - l->started_us) / 1000;
+    out->uptime_ms = (kz_mono_us() - l->started_us) / 1000;
     for (int sid = 0; sid < 256; sid++)
         if (l->served[sid / 64] & (1ull << (sid % 64)))
             out->served[out->nserved++] = sid;

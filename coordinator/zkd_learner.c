@@ -24,6 +24,8 @@
 #include <string.h>
 
 #include "kz_log.h"
+#include "kz_time.h"
+#include "kz_vec.h"
 #include "zkd_quorum.h"
 #include "zkd_snap.h"
 
@@ -112,15 +114,9 @@ static void zkd_learner_ack_push(zkd_learner *l, int64_t zxid)
             memmove(l->ackq, l->ackq + l->ack_head, l->ack_n * sizeof *l->ackq);
             l->ack_head = 0;
         }
-        if (l->ack_n == l->ack_cap) {
-            size_t cap = l->ack_cap ? l->ack_cap * 2 : 256;
-            int64_t *v = realloc(l->ackq, cap * sizeof *v);
-            if (!v) {
-                zkd_learner_fail(l, "out of memory");
-                return;
-            }
-            l->ackq = v;
-            l->ack_cap = cap;
+        if (KZ_VEC_RESERVE(l->ackq, l->ack_cap, l->ack_n + 1, 256) != 0) {
+            zkd_learner_fail(l, "out of memory");
+            return;
         }
     }
     l->ackq[l->ack_head + l->ack_n++] = zxid;
@@ -219,7 +215,7 @@ static void zkd_learner_log(zkd_learner *l, int64_t zxid, const uint8_t *txn, si
         req->session_id = client;
         req->xid = cxid;
         req->type = type;
-        req->recv_us = zkd_mono_us();
+        req->recv_us = kz_mono_us();
         req->is_txn = true;
     }
     free(req->txn);
@@ -323,7 +319,7 @@ static void zkd_learner_uptodate(zkd_learner *l)
     zkd_server_set_serving(l->s, true);
     zkd_qcnx_send_null(l->cx, ZKD_QP_ACK, l->new_epoch << 32);
     kz_info(l->observer ? "Observer" : "Follower", "%s - LEADER ELECTION TOOK - %lld MS",
-            l->observer ? "OBSERVING" : "FOLLOWING", (long long)((zkd_mono_us() - l->q->look_started_us) / 1000));
+            l->observer ? "OBSERVING" : "FOLLOWING", (long long)((kz_mono_us() - l->q->look_started_us) / 1000));
 }
 
 static void zkd_learner_on_packet(void *ctx, zkd_qcnx *q, const zkd_qpkt *p)
@@ -446,13 +442,13 @@ static void zkd_learner_on_close(void *ctx, zkd_qcnx *q, const char *why)
     if (l->dead)
         return;
     if (!zkd_qcnx_connected(q) && l->st == LN_INFO &&
-        zkd_now_ms() - l->started_ms < zkd_learner_limit(l, l->s->cfg->init_limit)) {
+        kz_wall_ms() - l->started_ms < zkd_learner_limit(l, l->s->cfg->init_limit)) {
         /* The leader may not listen yet (it decided a moment after us):
          * retry soon, backing off to once a second, within initLimit. */
         int64_t ms = ZKD_CONNECT_RETRY_MS << (l->tries < 6 ? l->tries : 6);
         l->tries++;
         kz_warn(ZKD_COMP, "Unexpected exception, tries=%d, remaining init limit=%lld, connecting to %s:%d: %s",
-                l->tries - 1, (long long)(zkd_learner_limit(l, l->s->cfg->init_limit) - (zkd_now_ms() - l->started_ms)),
+                l->tries - 1, (long long)(zkd_learner_limit(l, l->s->cfg->init_limit) - (kz_wall_ms() - l->started_ms)),
                 l->ldef->host, l->ldef->quorum_port, why);
         l->old_cx = l->cx;
         l->cx = NULL;
@@ -514,7 +510,7 @@ zkd_learner *zkd_learner_start(zkd_quorum *q, bool observer)
     l->s = s;
     l->observer = observer;
     l->ldef = ldef;
-    l->started_ms = zkd_now_ms();
+    l->started_ms = kz_wall_ms();
     l->last_logged = zkd_dt_last_zxid(s->dt);
     l->committed = l->last_logged;
     l->snapbuf = KZ_WR_INIT;
@@ -623,15 +619,9 @@ void zkd_learner_touch(zkd_learner *l, int64_t sid, int32_t timeout)
 
 void zkd_learner_revalidate(zkd_learner *l, zkd_conn *c, int64_t sid, int32_t timeout)
 {
-    if (l->nreval == l->reval_cap) {
-        size_t cap = l->reval_cap ? l->reval_cap * 2 : 16;
-        zkd_conn **v = realloc(l->reval, cap * sizeof *v);
-        if (!v) {
-            zkd_cnxn_close(c, "out of memory");
-            return;
-        }
-        l->reval = v;
-        l->reval_cap = cap;
+    if (KZ_VEC_RESERVE(l->reval, l->reval_cap, l->nreval + 1, 16) != 0) {
+        zkd_cnxn_close(c, "out of memory");
+        return;
     }
     l->reval[l->nreval++] = c;
     uint8_t b[12];

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kz_log.h"
+#include "kz_time.h"
 #include "zkd_server.h"
 
 #define ZKD_COMP "PrepRequestProcessor"
@@ -701,7 +702,7 @@ static int zkd_prep_any(zkd_server *s, zkd_req *req, const zkd_auth_id *ids, uin
 {
     kz_arena *a = &s->scratch;
     req->zxid = ++s->next_zxid;
-    zkd_prep_ctx p = { s, ids, nids, req->session_id, req->zxid, zkd_now_ms(), a };
+    zkd_prep_ctx p = { s, ids, nids, req->session_id, req->zxid, kz_wall_ms(), a };
     kz_rd r = kz_rd_init(req->payload, req->payload_len);
     kz_wr body = KZ_WR_INIT;
     int32_t type = req->type;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kz_log.h"
+#include "kz_time.h"
 #include "zkd_db.h"
 #include "zkd_quorum.h"
 
@@ -68,7 +69,7 @@ static void zkd_quorum_look(zkd_quorum *q)
     q->role = ZKD_ROLE_LOOKING;
     q->leader_id = -1;
     q->st.elections++;
-    q->look_started_us = zkd_mono_us();
+    q->look_started_us = kz_mono_us();
     int64_t zxid = zkd_dt_last_zxid(q->s->dt);
     kz_info(ZKD_COMP, "LOOKING");
     zkd_fle_look(q->fle, zxid, q->current_epoch);
@@ -79,7 +80,7 @@ static void zkd_quorum_decided(void *ctx, zkd_peer_state state, int64_t leader, 
     zkd_quorum *q = ctx;
     (void)peer_epoch;
     q->leader_id = leader;
-    q->st.last_election_ms = (zkd_mono_us() - q->look_started_us) / 1000;
+    q->st.last_election_ms = (kz_mono_us() - q->look_started_us) / 1000;
     if (state == ZKD_LEADING) {
         q->role = ZKD_ROLE_LEADING;
         q->leader = zkd_leader_start(q);

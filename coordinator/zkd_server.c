@@ -22,26 +22,13 @@
 #include <time.h>
 
 #include "kz_log.h"
+#include "kz_time.h"
 #include "zkd_db.h"
 #include "zkd_quorum.h"
 #include "zkd_snap.h"
 #include "zkd_sync.h"
 
 #define ZKD_COMP "ZooKeeperServer"
-
-int64_t zkd_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t zkd_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 void zkd_lat_reset(zkd_lat *l) { *l = (zkd_lat){ INT64_MAX, 0, 0, 0 }; }
 
@@ -261,7 +248,7 @@ static void zkd_server_delete_container(zkd_server *s, const zkd_node *n)
     memcpy(req->payload, n->path, n->path_len); /* raw path, as ContainerManager sends it */
     req->payload_len = n->path_len;
     req->type = ZKD_OP_DELETE_CONTAINER;
-    req->recv_us = zkd_mono_us();
+    req->recv_us = kz_mono_us();
     if (zkd_server_submit(s, req, NULL, 0))
         zkd_req_free(req);
 }
@@ -274,7 +261,7 @@ static void zkd_server_container_check(evutil_socket_t fd, short what, void *arg
     (void)what;
     zkd_server *s = arg;
     size_t n, budget = zkd_server_is_master(s) ? (size_t)s->cfg->container_max_per_minute : 0;
-    int64_t now = zkd_now_ms();
+    int64_t now = kz_wall_ms();
     zkd_node *const *v = zkd_dt_containers(s->dt, &n);
     /* Collect first: deleting changes the sets (after apply, not here, but
      * keep the loop independent of that). */
@@ -332,7 +319,7 @@ static int zkd_server_tree_ready(zkd_server *s)
         return 0;
     size_t len;
     char *text = zkd_config_membership(s->cfg, &len);
-    int rc = text ? zkd_dt_set_config(s->dt, text, len, zkd_now_ms()) : KZ_ENOMEM;
+    int rc = text ? zkd_dt_set_config(s->dt, text, len, kz_wall_ms()) : KZ_ENOMEM;
     free(text);
     return rc ? -1 : 0;
 }
@@ -343,14 +330,14 @@ static int zkd_server_db_open(zkd_server *s)
 {
     zkd_db_cfg dc = zkd_server_db_cfg(s);
     zkd_db_info info;
-    int64_t t0 = zkd_mono_us();
+    int64_t t0 = kz_mono_us();
     int rc = zkd_db_restore(&dc, &s->dt, &info);
     if (rc) {
         kz_error(ZKD_COMP, "Unable to load database on disk: %s", strerror(-rc));
         return -1;
     }
     kz_info(ZKD_COMP, "Loaded snapshot 0x%llx and %lld txns in %lld ms, last zxid 0x%llx",
-            (unsigned long long)info.snap_zxid, (long long)info.replayed, (long long)(zkd_mono_us() - t0) / 1000,
+            (unsigned long long)info.snap_zxid, (long long)info.replayed, (long long)(kz_mono_us() - t0) / 1000,
             (unsigned long long)info.last_zxid);
     s->next_zxid = s->durable_zxid = info.last_zxid;
     if (zkd_prep_init(s) || zkd_session_init(s))
@@ -424,12 +411,12 @@ int zkd_server_init(zkd_server *s, zkd_config *cfg)
 {
     memset(s, 0, sizeof *s);
     s->cfg = cfg;
-    s->stats.started_ms = zkd_now_ms();
+    s->stats.started_ms = kz_wall_ms();
     s->stats.min_resp_size = -1;
     s->stats.last_resp_size = -1;
     s->stats.max_resp_size = -1;
     zkd_lat_reset(&s->stats.lat);
-    srandom((unsigned)(zkd_mono_us() ^ getpid()));
+    srandom((unsigned)(kz_mono_us() ^ getpid()));
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() != 0 || !(s->base = event_base_new())) {
         kz_error(ZKD_COMP, "cannot create the event loop");

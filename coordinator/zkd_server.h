@@ -185,8 +185,6 @@ struct zkd_server {
 int zkd_server_init(zkd_server *s, zkd_config *cfg);
 int zkd_server_run(zkd_server *s);
 void zkd_server_fini(zkd_server *s);
-int64_t zkd_now_ms(void);   /* wall clock */
-int64_t zkd_mono_us(void);  /* monotonic */
 /* Queues @req (with its txn) in the pending-txn queue and hands a copy of
  * the txn to the sync thread. */
 void zkd_server_log_txn(zkd_server *s, zkd_req *req);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kz_log.h"
+#include "kz_time.h"
 #include "zkd_server.h"
 
 #define ZKD_COMP "SessionTrackerImpl"
@@ -85,7 +86,7 @@ void zkd_session_touch(zkd_server *s, zkd_session *se)
         return;
     if (s->q)
         zkd_server_session_touched(s, se->id, se->timeout);
-    int64_t at = zkd_round_up(s, zkd_now_ms() + se->timeout);
+    int64_t at = zkd_round_up(s, kz_wall_ms() + se->timeout);
     if (at == se->expire_at)
         return;
     zkd_bucket_unlink(s, se);
@@ -139,7 +140,7 @@ static void zkd_session_expire(zkd_server *s, zkd_session *se)
         return;
     req->type = ZKD_OP_CLOSE_SESSION;
     req->session_id = se->id;
-    req->recv_us = zkd_mono_us();
+    req->recv_us = kz_mono_us();
     /* The connection, if any, is closed once the txn is applied. */
     if (zkd_server_submit(s, req, NULL, 0) != 0)
         zkd_req_free(req);
@@ -150,7 +151,7 @@ static void zkd_session_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     zkd_server *s = arg;
-    int64_t now = zkd_now_ms();
+    int64_t now = kz_wall_ms();
     while (s->next_expire <= now) {
         uint64_t v;
         while (kz_map_get(&s->buckets, s->next_expire, &v)) {
@@ -161,7 +162,7 @@ static void zkd_session_tick(evutil_socket_t fd, short what, void *arg)
         }
         s->next_expire += s->cfg->tick_time;
     }
-    int64_t wait = s->next_expire - zkd_now_ms();
+    int64_t wait = s->next_expire - kz_wall_ms();
     struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000) };
     if (wait < 0)
         tv = (struct timeval){ 0, 0 };
@@ -170,11 +171,11 @@ static void zkd_session_tick(evutil_socket_t fd, short what, void *arg)
 
 int zkd_session_init(zkd_server *s)
 {
-    int64_t now = zkd_now_ms();
+    int64_t now = kz_wall_ms();
     /* (serverId << 56) | ((elapsed ms << 24) >>> 8), as SessionTrackerImpl.
      * initializeNextSessionId; a standalone server uses id 1. */
     int64_t sid = zkd_config_standalone(s->cfg) ? 1 : s->cfg->myid;
-    uint64_t elapsed = (uint64_t)(zkd_mono_us() / 1000);
+    uint64_t elapsed = (uint64_t)(kz_mono_us() / 1000);
     s->next_session_id = (int64_t)((elapsed << 24) >> 8) | (int64_t)((uint64_t)sid << 56);
     s->next_session_id--; /* zkd_session_next_id pre-increments */
     s->next_expire = zkd_round_up(s, now);

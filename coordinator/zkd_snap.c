@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "kz_buf.h"
+#include "kz_fs.h"
 #include "kz_log.h"
 #include "zkd_proto.h"
 #include "zkd_records.h"
@@ -60,18 +61,8 @@ static int zkd_snap_out_drain(zkd_snap_out *o)
     if (o->w->err)
         return o->rc = -ENOMEM;
     o->adler = zkd_adler32(o->adler, o->w->base, o->w->len);
-    const uint8_t *p = o->w->base;
-    size_t n = o->w->len;
-    while (n > 0) {
-        ssize_t k = write(o->fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return o->rc = -errno;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
+    if ((o->rc = kz_fs_write_all(o->fd, o->w->base, o->w->len)) != 0)
+        return o->rc;
     o->w->len = 0;
     return 0;
 }
@@ -164,51 +155,17 @@ int zkd_snap_encode_stream(const zkd_datatree *dt, kz_wr *w)
     return rc;
 }
 
-static int zkd_snap_names(const char *dir, int64_t zxid, char *path, char *tmp)
-{
-    int n = snprintf(path, PATH_MAX, "%s/snapshot.%" PRIx64, dir, (uint64_t)zxid);
-    if (n < 0 || n >= PATH_MAX - 4)
-        return -ENAMETOOLONG;
-    memcpy(tmp, path, (size_t)n);
-    memcpy(tmp + n, ".tmp", 5);
-    return 0;
-}
+/* kz_fs_fill_fn: the whole snapshot of the tree @ctx into the temp file. */
+static int zkd_snap_fill(void *ctx, int fd) { return zkd_snap_serialize(ctx, fd); }
 
-/* Serialize, fsync, rename, fsync(dir). No logging. */
+/* Serialize into snapshot.<zxid>.tmp, fsync, rename, fsync(dir). No logging. */
 static int zkd_snap_write_quiet(const zkd_datatree *dt, const char *dir, int64_t zxid)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    int rc = zkd_snap_names(dir, zxid, path, tmp);
-    int fd = -1;
-    if (rc)
-        return rc;
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-        rc = -errno;
-        goto out;
-    }
-    if ((rc = zkd_snap_serialize(dt, fd)) != 0)
-        goto out;
-    if (fsync(fd) != 0) {
-        rc = -errno;
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = -errno;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = -errno;
-        goto out;
-    }
-    rc = zkd_fsync_dir(dir);
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc)
-        unlink(tmp);
-    return rc;
+    char path[PATH_MAX];
+    int n = snprintf(path, PATH_MAX, "%s/snapshot.%" PRIx64, dir, (uint64_t)zxid);
+    if (n < 0 || n >= PATH_MAX)
+        return -ENAMETOOLONG;
+    return kz_fs_replace(path, zkd_snap_fill, (void *)dt);
 }
 
 int zkd_snap_write(const zkd_datatree *dt, const char *dir, int64_t zxid)
@@ -638,7 +595,7 @@ bool zkd_snap_looks_valid(const char *dir, const zkd_zxid_file *f)
 {
     char path[PATH_MAX];
     uint8_t tail[5];
-    if (zkd_path_join(path, sizeof path, dir, f->name) != 0)
+    if (kz_fs_join(path, sizeof path, dir, f->name) != 0)
         return false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)

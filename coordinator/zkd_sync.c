@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "kz_log.h"
+#include "kz_vec.h"
 #include "zkd_txnlog.h"
 
 #define ZKD_SYNC_COMP "SyncThread"
@@ -58,14 +59,8 @@ struct zkd_sync {
 
 static int zkd_sync_push(zkd_sync_queue *q, zkd_sync_item it)
 {
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 256;
-        zkd_sync_item *v = realloc(q->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        q->v = v;
-        q->cap = cap;
-    }
+    if (KZ_VEC_RESERVE(q->v, q->cap, q->n + 1, 256) != 0)
+        return -ENOMEM;
     q->v[q->n++] = it;
     return 0;
 }

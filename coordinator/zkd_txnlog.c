@@ -25,7 +25,10 @@
 #include <zlib.h>
 
 #include "kz_buf.h"
+#include "kz_fs.h"
 #include "kz_log.h"
+#include "kz_time.h"
+#include "kz_vec.h"
 #include "zkd_proto.h"
 #include "zkd_records.h"
 
@@ -47,16 +50,6 @@ uint32_t zkd_adler32(uint32_t adler, const void *p, size_t len)
         len -= chunk;
     }
     return adler;
-}
-
-int zkd_fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) != 0 ? -errno : 0;
-    close(fd);
-    return rc;
 }
 
 int64_t zkd_zxid_from_name(const char *name, const char *prefix, size_t *suffix_at)
@@ -117,16 +110,8 @@ int zkd_zxid_files(const char *dir, const char *prefix, zkd_zxid_file **out, siz
         int64_t z = zkd_zxid_from_name(de->d_name, prefix, &sfx);
         if (z < 0 || strlen(de->d_name) >= sizeof v->name)
             continue;
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            zkd_zxid_file *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                rc = -ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
-        }
+        if ((rc = KZ_VEC_RESERVE(v, cap, cnt + 1, 16)) != 0)
+            break;
         zkd_zxid_file *f = &v[cnt++];
         f->zxid = z;
         snprintf(f->name, sizeof f->name, "%s", de->d_name);
@@ -150,12 +135,6 @@ size_t zkd_zxid_files_start(const zkd_zxid_file *f, size_t n, int64_t zxid)
     for (size_t i = 0; i < n && f[i].zxid <= zxid; i++)
         start = i;
     return start;
-}
-
-int zkd_path_join(char *buf, size_t cap, const char *dir, const char *name)
-{
-    int n = snprintf(buf, cap, "%s/%s", dir, name);
-    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -206,29 +185,13 @@ static int64_t zkd_tl_padded_size(int64_t pos, int64_t size, int64_t prealloc)
     return size;
 }
 
-static int zkd_tl_pwrite_all(int fd, const uint8_t *p, size_t n, int64_t off)
-{
-    while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-        off += w;
-    }
-    return 0;
-}
-
 /* Grows the file to @size with zeros the way FilePadding does: one zero byte
  * at the new end, leaving a sparse tail (same size and disk use as
  * ZooKeeper's files; fallocate would pin 64 MiB of disk per log file). */
 static int zkd_tl_extend(int fd, int64_t size)
 {
     static const uint8_t zero = 0;
-    return zkd_tl_pwrite_all(fd, &zero, 1, size - 1);
+    return kz_fs_pwrite_all(fd, &zero, 1, size - 1);
 }
 
 static int zkd_tl_write_buffered(zkd_txnlog *l)
@@ -237,7 +200,7 @@ static int zkd_tl_write_buffered(zkd_txnlog *l)
         return -ENOMEM;
     if (l->buf.len == 0 || l->fd < 0)
         return 0;
-    int rc = zkd_tl_pwrite_all(l->fd, l->buf.base, l->buf.len, l->written);
+    int rc = kz_fs_pwrite_all(l->fd, l->buf.base, l->buf.len, l->written);
     if (rc)
         return rc;
     l->written += (int64_t)l->buf.len;
@@ -257,7 +220,7 @@ static int zkd_tl_new_file(zkd_txnlog *l, int64_t zxid)
     char path[PATH_MAX];
     char name[32];
     snprintf(name, sizeof name, "log.%" PRIx64, (uint64_t)zxid);
-    int rc = zkd_path_join(path, sizeof path, l->dir, name);
+    int rc = kz_fs_join(path, sizeof path, l->dir, name);
     if (rc)
         return rc;
     kz_info(ZKD_TL_COMP, "Creating new log file: log.%" PRIx64, (uint64_t)zxid);
@@ -307,13 +270,6 @@ int zkd_txnlog_append(zkd_txnlog *l, int64_t zxid, const uint8_t *txn, size_t le
     return 0;
 }
 
-static int64_t zkd_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int zkd_txnlog_flush(zkd_txnlog *l, bool sync, int64_t *sync_ns)
 {
     int rc = 0;
@@ -325,7 +281,7 @@ int zkd_txnlog_flush(zkd_txnlog *l, bool sync, int64_t *sync_ns)
     if ((rc = zkd_tl_write_buffered(l)) != 0)
         return zkd_tl_fail(l, rc, "write");
     if (sync)
-        t0 = zkd_now_ns();
+        t0 = kz_mono_ns();
     while (l->nold > 0) {
         int fd = l->old[--l->nold];
         rc = sync && fdatasync(fd) != 0 ? -errno : 0;
@@ -336,12 +292,12 @@ int zkd_txnlog_flush(zkd_txnlog *l, bool sync, int64_t *sync_ns)
     if (sync && l->fd >= 0 && fdatasync(l->fd) != 0)
         return zkd_tl_fail(l, -errno, "fdatasync");
     if (sync && l->dir_dirty) {
-        if ((rc = zkd_fsync_dir(l->dir)) != 0)
+        if ((rc = kz_fs_fsync_dir(l->dir)) != 0)
             return zkd_tl_fail(l, rc, "fsync(dir)");
         l->dir_dirty = false;
     }
     if (sync && sync_ns)
-        *sync_ns = zkd_now_ns() - t0;
+        *sync_ns = kz_mono_ns() - t0;
     return 0;
 }
 
@@ -572,7 +528,7 @@ static int zkd_tl_scan_file(const char *dir, const char *name, int64_t upto, zkd
     char path[PATH_MAX];
     zkd_tl_file f;
     *s = (zkd_tl_scan){ 0, -1, 0, 0, ZKD_TL_CLEAN, NULL };
-    int rc = zkd_path_join(path, sizeof path, dir, name);
+    int rc = kz_fs_join(path, sizeof path, dir, name);
     if (rc || (rc = zkd_tl_file_open(&f, path)) != 0)
         return rc;
     s->fsize = f.fsize;
@@ -608,14 +564,14 @@ out:
 static int zkd_tl_repair_file(const char *dir, const char *name, const zkd_tl_scan *s)
 {
     char path[PATH_MAX];
-    int rc = zkd_path_join(path, sizeof path, dir, name);
+    int rc = kz_fs_join(path, sizeof path, dir, name);
     if (rc)
         return rc;
     if (s->entries == 0) {
         kz_warn(ZKD_TL_COMP, "txn log %s: no complete txn (%s), removing it", path, s->why);
         if (unlink(path) != 0)
             return -errno;
-        return zkd_fsync_dir(dir);
+        return kz_fs_fsync_dir(dir);
     }
     kz_warn(ZKD_TL_COMP, "txn log %s: torn tail at offset %" PRId64 " (%s), truncating", path,
             s->good_end, s->why);
@@ -680,7 +636,7 @@ int zkd_txnlog_truncate(const char *dir, int64_t zxid)
         char path[PATH_MAX];
         if ((rc = zkd_tl_scan_file(dir, files[start].name, zxid, &s)) != 0)
             goto out;
-        if ((rc = zkd_path_join(path, sizeof path, dir, files[start].name)) != 0)
+        if ((rc = kz_fs_join(path, sizeof path, dir, files[start].name)) != 0)
             goto out;
         if (s.good_end > 0 && truncate(path, (off_t)s.good_end) != 0) {
             rc = -errno;
@@ -692,7 +648,7 @@ int zkd_txnlog_truncate(const char *dir, int64_t zxid)
     }
     for (size_t i = del_from; i < n; i++) {
         char path[PATH_MAX];
-        if ((rc = zkd_path_join(path, sizeof path, dir, files[i].name)) != 0)
+        if ((rc = kz_fs_join(path, sizeof path, dir, files[i].name)) != 0)
             goto out;
         kz_info(ZKD_TL_COMP, "removing %s (after zxid 0x%" PRIx64 ")", path, (uint64_t)zxid);
         if (unlink(path) != 0) {
@@ -700,7 +656,7 @@ int zkd_txnlog_truncate(const char *dir, int64_t zxid)
             goto out;
         }
     }
-    rc = zkd_fsync_dir(dir);
+    rc = kz_fs_fsync_dir(dir);
 out:
     free(files);
     return rc;
@@ -761,7 +717,7 @@ int zkd_txnlog_iter_next(zkd_txnlog_iter *it, zkd_txnlog_entry *e)
     while (!it->ended && it->n > 0) {
         if (!it->open) {
             char path[PATH_MAX];
-            if ((rc = zkd_path_join(path, sizeof path, it->dir, it->files[it->cur].name)) != 0 ||
+            if ((rc = kz_fs_join(path, sizeof path, it->dir, it->files[it->cur].name)) != 0 ||
                 (rc = zkd_tl_file_open(&it->f, path)) != 0)
                 return rc;
             it->open = true;

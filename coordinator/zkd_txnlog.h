@@ -80,12 +80,6 @@ size_t zkd_zxid_files_start(const zkd_zxid_file *f, size_t n, int64_t zxid);
 /* Adler-32 (zlib) over @len bytes, any length. */
 uint32_t zkd_adler32(uint32_t adler, const void *p, size_t len);
 
-/* "<dir>/<name>" into @buf; 0 or -ENAMETOOLONG. */
-int zkd_path_join(char *buf, size_t cap, const char *dir, const char *name);
-
-/* fsync of a directory (after create/rename/unlink in it). 0 or -errno. */
-int zkd_fsync_dir(const char *dir);
-
 /* ---- writer (sync thread) ---- */
 
 typedef struct zkd_txnlog zkd_txnlog;

@@ -41,6 +41,7 @@
 
 #include "kz_buf.h"
 #include "kz_map.h"
+#include "kz_vec.h"
 #include "zkd_datatree.h"
 
 enum { ZW_DATA = 0, ZW_CHILD = 1, ZW_NTAB = 2 };
@@ -217,14 +218,8 @@ static zw_rec *zw_rec_get(zkd_watch_mgr *m, void *watcher)
     zw_rec *r = zw_rec_find(m, watcher);
     if (r)
         return r;
-    if (m->nrecs + 1 > m->out_cap) {
-        size_t ncap = m->out_cap ? m->out_cap * 2 : 16;
-        void **no = realloc(m->out, ncap * sizeof *no);
-        if (!no)
-            return NULL;
-        m->out = no;
-        m->out_cap = ncap;
-    }
+    if (KZ_VEC_RESERVE(m->out, m->out_cap, m->nrecs + 1, 16) != 0)
+        return NULL;
     r = calloc(1, sizeof *r);
     if (!r)
         return NULL;

@@ -23,6 +23,7 @@
 #include "zkd_proto.h"
 #include "zkd_records.h"
 #include "zkd_server.h"
+#include "unit_util.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -549,9 +550,5 @@ static Suite *acl_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(acl_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(acl_suite());
 }

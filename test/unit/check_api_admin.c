@@ -338,9 +338,5 @@ static Suite *api_admin_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(api_admin_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(api_admin_suite());
 }

@@ -232,9 +232,5 @@ static Suite *assign_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(assign_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(assign_suite());
 }

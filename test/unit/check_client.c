@@ -644,9 +644,5 @@ static Suite *client_suite(void)
 int main(void)
 {
     kz_log_set_level(KZ_LOG_WARN);
-    SRunner *sr = srunner_create(client_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(client_suite());
 }

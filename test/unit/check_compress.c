@@ -39,26 +39,6 @@ static uint8_t *plain_make(size_t *n)
     return kz_wr_steal(&w, n);
 }
 
-static uint8_t *fx_load(const char *name, size_t *n)
-{
-    const char *base = getenv("KZ_FIXTURES");
-    char path[512];
-    snprintf(path, sizeof path, "%s/kafka/records/%s", base && *base ? base : "test/fixtures", name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "fixture %s missing (run from the repository root or set KZ_FIXTURES)", path);
-    kz_wr w = KZ_WR_INIT;
-    uint8_t buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        kz_wr_bytes(&w, buf, got);
-    fclose(f);
-    ck_assert_int_eq(w.err, 0);
-    uint8_t *data = kz_wr_steal(&w, n);
-    uint8_t *exact = dup_exact(data, *n); /* exact size: ASan sees overreads */
-    free(data);
-    return exact;
-}
-
 /* Decompresses @src into a fresh writer and checks it equals @want. */
 static void expect_dec(int codec, const uint8_t *src, size_t n, unsigned flags, const uint8_t *want, size_t wn)
 {
@@ -81,7 +61,7 @@ START_TEST(t01_xxh32)
      * FLG BD contentSize (10 bytes, the short path) and the block checksums
      * (the 16-byte stripe path, blocks of kilobytes). */
     size_t n;
-    uint8_t *f = fx_load("cz_lz4_flags.bin", &n);
+    uint8_t *f = ut_fixture_load("kafka/records", "cz_lz4_flags.bin", &n);
     ck_assert_uint_eq(f[4] & 0x18, 0x18); /* content size and block checksums */
     ck_assert_uint_eq(f[14], (uint8_t)(kz_xxh32(f + 4, 10, 0) >> 8));
     size_t pos = 15, blocks = 0;
@@ -101,7 +81,7 @@ START_TEST(t01_xxh32)
     ck_assert_uint_eq(blocks, 2);
     ck_assert_uint_eq(pos + 4, n); /* then the content checksum */
     free(f);
-    f = fx_load("cz_lz4_plain.bin", &n);
+    f = ut_fixture_load("kafka/records", "cz_lz4_plain.bin", &n);
     ck_assert_uint_eq(f[6], (uint8_t)(kz_xxh32(f + 4, 2, 0) >> 8));
     free(f);
 }
@@ -173,13 +153,13 @@ START_TEST(t03_fixtures)
     size_t pn, n;
     uint8_t *text = plain_make(&pn);
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        uint8_t *f = fx_load(ok[i].name, &n);
+        uint8_t *f = ut_fixture_load("kafka/records", ok[i].name, &n);
         expect_dec(ok[i].codec, f, n, ok[i].flags, text, pn);
         free(f);
     }
     /* The xerial fixture really is framed: magic, version 1, compat 1, and
      * three 32 KiB chunks (84000 bytes of input). */
-    uint8_t *x = fx_load("cz_snappy_xerial.bin", &n);
+    uint8_t *x = ut_fixture_load("kafka/records", "cz_snappy_xerial.bin", &n);
     ck_assert(memcmp(x, "\x82SNAPPY\0\0\0\0\1\0\0\0\1", 16) == 0);
     size_t pos = 16, chunks = 0;
     while (pos < n) {
@@ -191,17 +171,17 @@ START_TEST(t03_fixtures)
     free(x);
     /* refused: Kafka 0.8's checksum under magic 1/2 rules, linked blocks */
     kz_wr out = KZ_WR_INIT;
-    uint8_t *f = fx_load("cz_lz4_oldhc.bin", &n);
+    uint8_t *f = ut_fixture_load("kafka/records", "cz_lz4_oldhc.bin", &n);
     ck_assert_int_eq(kz_decompress(KZ_CODEC_LZ4, f, n, 0, 1 << 20, &out), KZ_CZ_ECORRUPT);
     ck_assert_uint_eq(out.len, 0);
     free(f);
-    f = fx_load("cz_lz4_linked.bin", &n);
+    f = ut_fixture_load("kafka/records", "cz_lz4_linked.bin", &n);
     ck_assert_int_eq(kz_decompress(KZ_CODEC_LZ4, f, n, 0, 1 << 20, &out), KZ_CZ_ECORRUPT);
     ck_assert_int_eq(kz_decompress(KZ_CODEC_LZ4, f, n, KZ_CZ_LZ4_BROKEN_HC, 1 << 20, &out), KZ_CZ_ECORRUPT);
     free(f);
     /* A zstd frame asking for a 32 MiB window: refused under a 1 MiB limit
      * (the window is capped at max(8 MiB, limit)), decoded under 32 MiB. */
-    f = fx_load("cz_zstd_window25.bin", &n);
+    f = ut_fixture_load("kafka/records", "cz_zstd_window25.bin", &n);
     ck_assert_int_eq(kz_decompress(KZ_CODEC_ZSTD, f, n, 0, 1 << 20, &out), KZ_CZ_ECORRUPT);
     ck_assert_uint_eq(out.len, 0);
     ck_assert_int_eq(kz_decompress(KZ_CODEC_ZSTD, f, n, 0, (size_t)32 << 20, &out), KZ_CZ_OK);
@@ -294,7 +274,7 @@ START_TEST(t05_corrupt)
     /* lz4 with block checksums: a flipped byte inside any block is caught by
      * the block checksum (or the decoder); one in the descriptor by HC. */
     size_t n;
-    uint8_t *f = fx_load("cz_lz4_flags.bin", &n);
+    uint8_t *f = ut_fixture_load("kafka/records", "cz_lz4_flags.bin", &n);
     for (size_t i = 4; i < n - 8; i += 53) {
         uint8_t *e = dup_exact(f, n);
         e[i] ^= 0x20;
@@ -311,7 +291,7 @@ START_TEST(t05_corrupt)
     /* lz4 FLG reserved bit, dictionary id bit, version 00, dependent blocks
      * (on an independent stream, so only the flag is wrong), BD reserved
      * bits, block size code 3: all refused (HC fixed up each time). */
-    f = fx_load("cz_lz4_plain.bin", &n);
+    f = ut_fixture_load("kafka/records", "cz_lz4_plain.bin", &n);
     static const struct {
         int at;
         uint8_t xor_mask;
@@ -331,7 +311,7 @@ START_TEST(t05_corrupt)
     free(f);
 
     /* xerial: version 0 is refused; a chunk length past the end is corrupt */
-    f = fx_load("cz_snappy_xerial.bin", &n);
+    f = ut_fixture_load("kafka/records", "cz_snappy_xerial.bin", &n);
     e = dup_exact(f, n);
     kz_store_be32(e + 8, 0);
     ck_assert_int_eq(kz_decompress(KZ_CODEC_SNAPPY, e, n, 0, 1 << 20, &out), KZ_CZ_ECORRUPT);
@@ -344,7 +324,7 @@ START_TEST(t05_corrupt)
     free(e);
     free(f);
     /* gzip: a bad header magic; trailing garbage after a member is ignored */
-    f = fx_load("cz_gzip.bin", &n);
+    f = ut_fixture_load("kafka/records", "cz_gzip.bin", &n);
     e = dup_exact(f, n);
     e[0] = 0x1e;
     ck_assert_int_eq(kz_decompress(KZ_CODEC_GZIP, e, n, 0, 1 << 20, &out), KZ_CZ_ECORRUPT);
@@ -443,9 +423,5 @@ static Suite *compress_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(compress_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(compress_suite());
 }

@@ -5,6 +5,7 @@
 #include "kz_config.h"
 #include "kz_log.h"
 #include "zkd_config.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <stddef.h>
@@ -66,29 +67,6 @@ static void ck_fields(const ckf *f, size_t n)
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(f[i].got == f[i].want, "%s: got %lld, want %lld", f[i].name,
                       (long long)f[i].got, (long long)f[i].want);
-}
-
-/* ---- helpers: captured log ---- */
-
-typedef struct {
-    FILE *f; /* open_memstream over buf/len */
-    char *buf;
-    size_t len;
-} logcap;
-
-static void log_start(logcap *l)
-{
-    l->f = open_memstream(&l->buf, &l->len);
-    ck_assert_ptr_nonnull(l->f);
-    kz_log_set_file(l->f);
-}
-
-/* Stops capturing; returns the text (caller frees). */
-static char *log_stop(logcap *l)
-{
-    kz_log_set_file(NULL);
-    fclose(l->f);
-    return l->buf;
 }
 
 /* ---- 1. properties syntax ---- */
@@ -368,10 +346,10 @@ START_TEST(cfg_unknown_keys)
     kz_cfg_free(tkeys, NT, &o);
 
     /* no callback: a warning, the load succeeds */
-    logcap l;
-    log_start(&l);
+    ut_logcap l;
+    ut_log_start(&l);
     ck_assert_int_eq(tload(&o, "need=1\nmystery=1\n", err), 0);
-    char *log = log_stop(&l);
+    char *log = ut_log_stop(&l);
     ck_assert_ptr_nonnull(strstr(log, "WARN Unknown key 'mystery' in t.properties ignored"));
     free(log);
     kz_cfg_free(tkeys, NT, &o);
@@ -463,9 +441,9 @@ START_TEST(zkd_kafka_stock_file)
     tdir t;
     zkd_config c;
     char err[256];
-    logcap l;
+    ut_logcap l;
     td_init(&t);
-    log_start(&l);
+    ut_log_start(&l);
     int rc = zload(&t, &c,
                    "# the port at which the clients will connect\n"
                    "clientPort=2181\n"
@@ -483,7 +461,7 @@ START_TEST(zkd_kafka_stock_file)
                    "audit.enable=true\n4lw.commands.whitelist=stat\nadmin.serverPort=8080\n"
                    "admin.serverAddress=0.0.0.0\ndynamicConfigFile=/etc/zk/dyn\n",
                    NULL, err);
-    char *log = log_stop(&l);
+    char *log = ut_log_stop(&l);
     ck_assert_msg(rc == 0, "%s", err);
     ck_assert_str_eq(log, ""); /* every key known: no warning at all */
     free(log);
@@ -531,11 +509,11 @@ START_TEST(zkd_values_and_timeouts)
     CK_FIELDS(CKF(c.min_session_timeout, 5000), CKF(c.max_session_timeout, 40000));
     zkd_config_free(&c);
 
-    logcap l;
-    log_start(&l);
+    ut_logcap l;
+    ut_log_start(&l);
     ck_assert_int_eq(zload(&t, &c, "clientPort=1\nautopurge.snapRetainCount=1\nsnapCount=1\n",
                            NULL, err), 0);
-    char *log = log_stop(&l);
+    char *log = ut_log_stop(&l);
     CK_FIELDS(CKF(c.autopurge_snap_retain_count, 3), CKF(c.snap_count, 2));
     ck_assert_ptr_nonnull(strstr(log, "Invalid autopurge.snapRetainCount: 1. Defaulting to 3"));
     free(log);
@@ -625,11 +603,11 @@ START_TEST(zkd_unknown_key_warns)
     tdir t;
     zkd_config c;
     char err[256], want[256];
-    logcap l;
+    ut_logcap l;
     td_init(&t);
-    log_start(&l);
+    ut_log_start(&l);
     int rc = zload(&t, &c, "clientPort=2181\nfooBar = 1\nsslQuorum=true\n", NULL, err);
-    char *log = log_stop(&l);
+    char *log = ut_log_stop(&l);
     ck_assert_int_eq(rc, 0);
     snprintf(want, sizeof want, "WARN Unknown key 'fooBar' in %s ignored (zkd_config)", t.cfg);
     ck_assert_msg(strstr(log, want), "log: %s", log);
@@ -673,10 +651,10 @@ START_TEST(zkd_servers)
     zkd_config_free(&c);
 
     /* the observer: role and client address come from its server line */
-    logcap l;
-    log_start(&l);
+    ut_logcap l;
+    ut_log_start(&l);
     ck_assert_int_eq(zload(&t, &c, ENSEMBLE, " 3 \n", err), 0);
-    char *log = log_stop(&l);
+    char *log = ut_log_stop(&l);
     ck_assert_ptr_nonnull(strstr(log, "Peer type from servers list (OBSERVER) doesn't match"));
     free(log);
     CK_FIELDS(CKF(c.peer_type, ZKD_PEER_OBSERVER), CKF(c.client_port, 2183));
@@ -746,12 +724,12 @@ START_TEST(zkd_whitelist)
     ck_assert(c.flw_all);
     zkd_config_free(&c);
     /* empty items skipped, long words warned and dropped, duplicates merged */
-    logcap l;
-    log_start(&l);
+    ut_logcap l;
+    ut_log_start(&l);
     ck_assert_int_eq(zload(&t, &c, "clientPort=2181\n4lw.commands.whitelist= , mntr,,statistics,"
                                    "mntr,srvr\n",
                            NULL, err), 0);
-    char *log = log_stop(&l);
+    char *log = ut_log_stop(&l);
     ck_assert_ptr_nonnull(strstr(log, "'statistics' is not a four-letter word"));
     free(log);
     ck_assert_int_eq(c.flw_count, 2);
@@ -791,9 +769,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(config_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ut_run(config_suite());
 }

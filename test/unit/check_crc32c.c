@@ -3,17 +3,25 @@
  * Known answers from RFC 3720 appendix B.4 (iSCSI, the same polynomial and
  * conventions as Kafka's RecordBatch v2 CRC) and the usual "123456789" check
  * value; a bit-at-a-time reference written here from the definition (not
- * sharing the tables under test); chaining over random splits; and the
- * hardware and table paths compared on every length 0..1000 at every start
- * offset 0..7, each input in its own exact-size heap block so that ASan
- * (make unit SAN=1) sees any read past the end. */
+ * sharing the tables under test); chaining over random splits and over every
+ * split point of a buffer; and the hardware and table paths compared on every
+ * length 0..4096 at every start offset 0..15, on random lengths up to 1 MiB,
+ * and on lengths around the hardware path's three-way block sizes (3 x 256
+ * and 3 x 8192 bytes), each input in its own exact-size heap block so that
+ * ASan (make unit SAN=1) sees any read past the end.
+ *
+ * `check_crc32c --bench` skips the suite and prints the throughput of each
+ * implementation instead (GB/s, 10^9 bytes per second) for a few buffer
+ * sizes up to 1 MiB. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kz_crc32c.h"
+#include "unit_util.h"
 
 static uint32_t ref_crc32c(uint32_t crc, const uint8_t *p, size_t n)
 {
@@ -24,15 +32,6 @@ static uint32_t ref_crc32c(uint32_t crc, const uint8_t *p, size_t n)
             crc = crc & 1 ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
     }
     return ~crc;
-}
-
-static uint64_t rnd_state;
-static uint64_t rnd(void)
-{
-    rnd_state ^= rnd_state >> 12;
-    rnd_state ^= rnd_state << 25;
-    rnd_state ^= rnd_state >> 27;
-    return rnd_state * 2685821657736338717ULL;
 }
 
 typedef uint32_t crc_fn(uint32_t, const void *, size_t);
@@ -118,25 +117,43 @@ START_TEST(t02_chaining)
 }
 END_TEST
 
-/* 3. hardware == table == reference on every length 0..1000 at start
- *    offsets 0..7, each in an exact-size heap block. */
+/* A heap block of exactly @off + @len bytes (at least 1) filled with
+ * pseudo-random bytes; the data starts at *@p = block + @off. malloc blocks
+ * are 16-aligned, so @off is also the data's alignment modulo 16. */
+static uint8_t *rnd_block(size_t off, size_t len, const uint8_t **p)
+{
+    uint8_t *blk = malloc(off + len + (off + len == 0));
+    ck_assert_ptr_nonnull(blk);
+    size_t i = 0;
+    for (; i + 8 <= off + len; i += 8) {
+        uint64_t v = rnd();
+        memcpy(blk + i, &v, 8);
+    }
+    for (; i < off + len; i++)
+        blk[i] = (uint8_t)rnd();
+    *p = blk + off;
+    return blk;
+}
+
+/* 3. hardware == table on every length 0..4096 at start offsets 0..15, each
+ *    in an exact-size heap block, with a random starting CRC; the reference
+ *    agrees up to 1024 bytes (it is too slow to run on all of them). */
 START_TEST(t03_hw_vs_sw)
 {
     rnd_state = 0x13198A2E03707344ULL;
-    for (size_t len = 0; len <= 1000; len++) {
-        for (size_t off = 0; off < 8; off++) {
-            uint8_t *blk = malloc(off + len + (off + len == 0));
-            ck_assert_ptr_nonnull(blk);
-            for (size_t i = 0; i < off + len; i++)
-                blk[i] = (uint8_t)rnd();
-            const uint8_t *p = blk + off;
+    for (size_t len = 0; len <= 4096; len++) {
+        for (size_t off = 0; off < 16; off++) {
+            const uint8_t *p;
+            uint8_t *blk = rnd_block(off, len, &p);
             uint32_t seed = (uint32_t)rnd();
-            uint32_t want = ref_crc32c(seed, p, len);
             uint32_t sw = kz_crc32c_sw(seed, p, len);
             uint32_t hw = kz_crc32c_hw(seed, p, len);
-            ck_assert_msg(sw == want, "sw len %zu off %zu: %08x want %08x", len, off, sw, want);
-            ck_assert_msg(hw == want, "hw len %zu off %zu: %08x want %08x", len, off, hw, want);
-            ck_assert_uint_eq(kz_crc32c(seed, p, len), want);
+            if (len <= 1024) {
+                uint32_t want = ref_crc32c(seed, p, len);
+                ck_assert_msg(sw == want, "sw len %zu off %zu: %08x want %08x", len, off, sw, want);
+            }
+            ck_assert_msg(hw == sw, "hw len %zu off %zu: %08x want %08x", len, off, hw, sw);
+            ck_assert_uint_eq(kz_crc32c(seed, p, len), sw);
             free(blk);
         }
     }
@@ -161,24 +178,173 @@ START_TEST(t04_bitflip)
 }
 END_TEST
 
+/* 5. random lengths up to 1 MiB at every start offset 0..15: half drawn
+ *    uniformly, half from a random power of two so that every size class
+ *    (a few bytes .. 1 MiB) shows up; plus one 1 MiB buffer checked against
+ *    the bit-at-a-time reference, so that the table path is not only
+ *    compared with itself on long inputs. */
+START_TEST(t05_long_random)
+{
+    rnd_state = 0xA4093822299F31D0ULL;
+    enum { MAXLEN = 1 << 20 };
+    for (size_t off = 0; off < 16; off++) {
+        for (int round = 0; round < 8; round++) {
+            size_t len = round % 2 ? rnd() % (MAXLEN + 1) : rnd() % ((size_t)2 << (rnd() % 20));
+            const uint8_t *p;
+            uint8_t *blk = rnd_block(off, len, &p);
+            uint32_t seed = round == 0 ? 0 : (uint32_t)rnd();
+            uint32_t sw = kz_crc32c_sw(seed, p, len);
+            uint32_t hw = kz_crc32c_hw(seed, p, len);
+            ck_assert_msg(hw == sw, "hw len %zu off %zu seed %08x: %08x want %08x", len, off, seed, hw, sw);
+            ck_assert_uint_eq(kz_crc32c(seed, p, len), sw);
+            free(blk);
+        }
+    }
+    const uint8_t *p;
+    uint8_t *blk = rnd_block(3, MAXLEN, &p);
+    uint32_t want = ref_crc32c(0x5EED5EEDu, p, MAXLEN);
+    ck_assert_uint_eq(kz_crc32c_sw(0x5EED5EEDu, p, MAXLEN), want);
+    ck_assert_uint_eq(kz_crc32c_hw(0x5EED5EEDu, p, MAXLEN), want);
+    free(blk);
+}
+END_TEST
+
+/* 6. lengths within 17 bytes of 1..4 times the hardware path's three-way
+ *    block sizes (3 x 256 = 768 and 3 x 8192 = 24576 bytes) and of their sum,
+ *    at every start offset 0..15: each run of the three-stream loops, the
+ *    step down from the large blocks to the small ones and to the tail is
+ *    exercised with every remainder and alignment. */
+START_TEST(t06_block_edges)
+{
+    rnd_state = 0x082EFA98EC4E6C89ULL;
+    static const size_t unit[] = { 768, 24576, 24576 + 768 };
+    for (size_t u = 0; u < sizeof unit / sizeof unit[0]; u++) {
+        for (size_t m = 1; m <= 4; m++) {
+            for (int d = -17; d <= 17; d++) {
+                size_t len = m * unit[u] + (size_t)(ptrdiff_t)d;
+                for (size_t off = 0; off < 16; off++) {
+                    const uint8_t *p;
+                    uint8_t *blk = rnd_block(off, len, &p);
+                    uint32_t seed = (uint32_t)rnd();
+                    uint32_t sw = kz_crc32c_sw(seed, p, len);
+                    uint32_t hw = kz_crc32c_hw(seed, p, len);
+                    ck_assert_msg(hw == sw, "hw len %zu off %zu: %08x want %08x", len, off, hw, sw);
+                    free(blk);
+                }
+            }
+        }
+    }
+}
+END_TEST
+
+/* 7. chained calls split at every position of a 1000-byte buffer (and at
+ *    every 7th position of a 100,000-byte one) equal the one-shot CRC, for
+ *    every implementation and when the second half goes through another one. */
+START_TEST(t07_split_everywhere)
+{
+    rnd_state = 0x452821E638D01377ULL;
+    static const size_t lens[] = { 1000, 100000 };
+    for (size_t l = 0; l < 2; l++) {
+        size_t n = lens[l], step = n > 1000 ? 7 : 1;
+        const uint8_t *p;
+        uint8_t *blk = rnd_block(0, n, &p);
+        uint32_t one = kz_crc32c_sw(0, p, n);
+        ck_assert_uint_eq(ref_crc32c(0, p, n), one);
+        for (size_t cut = 0; cut <= n; cut += step) {
+            for (size_t k = 0; k < 3; k++) {
+                uint32_t c = IMPLS[k](0, p, cut);
+                ck_assert_msg(IMPLS[k](c, p + cut, n - cut) == one, "%s n %zu cut %zu", IMPL_NAMES[k], n, cut);
+                ck_assert_uint_eq(IMPLS[(k + 1) % 3](c, p + cut, n - cut), one);
+            }
+        }
+        free(blk);
+    }
+}
+END_TEST
+
+/* 8. long runs of one byte value (zeros: the CRC register is only shifted;
+ *    0xFF: every bit set), where a wrong combine of the parallel streams
+ *    could cancel out differently than on random data. */
+START_TEST(t08_uniform_runs)
+{
+    static const size_t lens[] = { 768, 24576, 100000, 1 << 20 };
+    static const int fill[] = { 0x00, 0xff, 0x5a };
+    for (size_t f = 0; f < 3; f++) {
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+            uint8_t *b = malloc(lens[l]);
+            ck_assert_ptr_nonnull(b);
+            memset(b, fill[f], lens[l]);
+            uint32_t want = ref_crc32c(0, b, lens[l]);
+            ck_assert_uint_eq(kz_crc32c_sw(0, b, lens[l]), want);
+            ck_assert_msg(kz_crc32c_hw(0, b, lens[l]) == want, "fill %02x len %zu", fill[f], lens[l]);
+            ck_assert_uint_eq(kz_crc32c_hw(0xFFFFFFFFu, b, lens[l]), ref_crc32c(0xFFFFFFFFu, b, lens[l]));
+            free(b);
+        }
+    }
+}
+END_TEST
+
 static Suite *crc32c_suite(void)
 {
     Suite *s = suite_create("crc32c");
     TCase *tc = tcase_create("crc32c");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, t01_vectors);
     tcase_add_test(tc, t02_chaining);
     tcase_add_test(tc, t03_hw_vs_sw);
     tcase_add_test(tc, t04_bitflip);
+    tcase_add_test(tc, t05_long_random);
+    tcase_add_test(tc, t06_block_edges);
+    tcase_add_test(tc, t07_split_everywhere);
+    tcase_add_test(tc, t08_uniform_runs);
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
+static double now_sec(void)
 {
-    SRunner *sr = srunner_create(crc32c_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --bench: for each buffer size, calls each implementation on the same
+ * buffer (16-aligned) for at least 0.5 s and prints GB/s. The CRCs are
+ * xored into a sink that is printed, so no call can be optimised away. */
+static int bench(void)
+{
+    static const size_t sizes[] = { 64, 1024, 10240, 65536, 1 << 20 };
+    uint8_t *buf = malloc(1 << 20);
+    if (!buf)
+        return EXIT_FAILURE;
+    rnd_state = 0xBE5466CF34E90C6CULL;
+    for (size_t i = 0; i < 1 << 20; i++)
+        buf[i] = (uint8_t)rnd();
+    uint32_t sink = 0;
+    printf("crc32c: hardware path %s\n", kz_crc32c_hw_ok() ? "available" : "NOT available");
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        printf("%8zu bytes:", sizes[s]);
+        for (size_t k = 1; k < 3; k++) {
+            size_t calls = 0, batch = ((size_t)64 << 20) / sizes[s];
+            double t0 = now_sec(), t;
+            do {
+                for (size_t i = 0; i < batch; i++)
+                    sink ^= IMPLS[k](sink, buf, sizes[s]);
+                calls += batch;
+                t = now_sec() - t0;
+            } while (t < 0.5);
+            printf("  %s %6.2f GB/s", IMPL_NAMES[k], (double)calls * (double)sizes[s] / t / 1e9);
+        }
+        printf("\n");
+    }
+    printf("(sink %08x)\n", sink);
+    free(buf);
+    return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--bench") == 0)
+        return bench();
+    return ut_run(crc32c_suite());
 }

@@ -615,132 +615,25 @@ END_TEST
  * record every request frame and answer with an empty success. What the code
  * claims is checked in the znodes and in the decoded requests. */
 
-static struct {
-    pid_t pid;
-    int port;
-    char dir[64];
-    char hostport[64];
-} srv;
+static ut_zkd srv;
 
 static struct event_base *base;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void tick_cb(evutil_socket_t fd, short w, void *arg)
-{
-    (void)fd;
-    (void)w;
-    (void)arg;
-}
-
-#define WAIT_FOR(cond, ms)                                                        \
-    do {                                                                          \
-        int64_t end_ = now_ms() + (ms);                                           \
-        while (!(cond) && now_ms() < end_)                                        \
-            event_base_loop(base, EVLOOP_ONCE);                                   \
-        ck_assert_msg((cond), "timed out waiting for: %s", #cond);                 \
-    } while (0)
-
-static void spin(int ms)
-{
-    int64_t end = now_ms() + ms;
-    while (now_ms() < end)
-        event_base_loop(base, EVLOOP_ONCE);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static bool port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
 static struct event *tick;
+
+#define WAIT_FOR(cond, ms) UT_WAIT_FOR(base, cond, ms)
 
 static void zk_setup(void)
 {
-    const char *bin = getenv("ZKD_BIN");
-    if (!bin || !*bin)
-        bin = "build/release/zkd";
-    ck_assert_msg(access(bin, X_OK) == 0, "zkd binary %s not found (set ZKD_BIN or build it)", bin);
-    mktmp_prefix(srv.dir, "kbctl");
-    srv.port = free_port();
-    snprintf(srv.hostport, sizeof srv.hostport, "127.0.0.1:%d", srv.port);
-    char cfg[128], data[96], log[96];
-    snprintf(cfg, sizeof cfg, "%s/zoo.cfg", srv.dir);
-    snprintf(data, sizeof data, "%s/data", srv.dir);
-    snprintf(log, sizeof log, "%s/zkd.log", srv.dir);
-    mkdir(data, 0755);
-    FILE *f = fopen(cfg, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "tickTime=200\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
-               "maxClientCnxns=0\nadmin.enableServer=false\n", data, srv.port);
-    fclose(f);
-    srv.pid = fork();
-    ck_assert_int_ge(srv.pid, 0);
-    if (srv.pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execl(bin, bin, cfg, (char *)NULL);
-        _exit(127);
-    }
-    int64_t end = now_ms() + 15000;
-    while (!port_open(srv.port)) {
-        int st;
-        ck_assert_msg(waitpid(srv.pid, &st, WNOHANG) == 0, "zkd exited; see %s", log);
-        ck_assert_msg(now_ms() < end, "zkd did not listen on %d", srv.port);
-        usleep(20000);
-    }
-    base = event_base_new();
-    tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
-    struct timeval tv = { 0, 10000 };
-    event_add(tick, &tv);
+    ut_zkd_start(&srv, "kbctl", "");
+    base = ut_base_new(&tick);
 }
 
 static void zk_teardown(void)
 {
-    if (srv.pid > 0) {
-        kill(srv.pid, SIGTERM);
-        int st;
-        int64_t end = now_ms() + 10000;
-        while (waitpid(srv.pid, &st, WNOHANG) == 0) {
-            if (now_ms() > end) {
-                kill(srv.pid, SIGKILL);
-                waitpid(srv.pid, &st, 0);
-                break;
-            }
-            usleep(20000);
-        }
-        srv.pid = 0;
-        rmtree(srv.dir);
-    }
-    if (tick)
-        event_free(tick);
+    ut_zkd_stop(&srv);
+    ut_base_free(base, tick);
     tick = NULL;
-    if (base)
-        event_base_free(base);
     base = NULL;
 }
 
@@ -1145,7 +1038,7 @@ START_TEST(controller_lifecycle)
     WAIT_FOR(d.calls == 1, 20000);
     ck_assert_int_eq(d.err, 0);
     ck_assert(zexists(z3, "/admin/delete_topics/t"));
-    spin(500);
+    ut_spin(base, 500);
     ck_assert(zexists(z3, "/brokers/topics/t"));
     int stops_before = fb_count(&fb2, 5);
     zregister(z3, 2, fb2.port);
@@ -1407,9 +1300,5 @@ static Suite *ctl_suite(void)
 int main(void)
 {
     kz_log_set_level(KZ_LOG_ERROR);
-    SRunner *sr = srunner_create(ctl_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(ctl_suite());
 }

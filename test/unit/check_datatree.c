@@ -23,6 +23,7 @@
 #include "zkd_proto.h"
 #include "zkd_records.h"
 #include "zkd_watch.h"
+#include "unit_util.h"
 
 #define ZX(n) ((int64_t)0x100000000LL + (n)) /* epoch 1 */
 #define S1 ((int64_t)0x1000001234560001LL)
@@ -871,9 +872,5 @@ static Suite *dt_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(dt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(dt_suite());
 }

@@ -40,13 +40,6 @@
 
 /* ------------------------------------------------------------- helpers */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void log_setup(void)
 {
     const char *e = getenv("FLE_TEST_LOG");
@@ -56,7 +49,7 @@ static void log_setup(void)
 /* 127.X.Y.0 base for this test, X and Y random in 100..250. */
 static void pick_net(char *prefix, size_t len)
 {
-    srandom((unsigned)(now_ms() ^ getpid()));
+    srandom((unsigned)(kz_mono_ms() ^ getpid()));
     snprintf(prefix, len, "127.%ld.%ld.", 100 + random() % 151, 100 + random() % 151);
 }
 
@@ -127,9 +120,9 @@ static bool run_until(struct event_base *b, bool (*pred)(void *), void *arg, int
     struct event *tick = event_new(b, -1, EV_PERSIST, tick_cb, NULL);
     struct timeval tv = { 0, 5000 };
     evtimer_add(tick, &tv);
-    int64_t deadline = now_ms() + ms;
+    int64_t deadline = kz_mono_ms() + ms;
     bool ok;
-    while (!(ok = pred(arg)) && now_ms() < deadline)
+    while (!(ok = pred(arg)) && kz_mono_ms() < deadline)
         event_base_loop(b, EVLOOP_ONCE);
     event_free(tick);
     return ok;
@@ -184,8 +177,8 @@ static bool raw_read(struct event_base *b, int fd, void *out, size_t n, int ms)
 /* True when the other end closes @fd within @ms (anything before is discarded). */
 static bool raw_wait_eof(struct event_base *b, int fd, int ms)
 {
-    int64_t deadline = now_ms() + ms;
-    while (now_ms() < deadline) {
+    int64_t deadline = kz_mono_ms() + ms;
+    while (kz_mono_ms() < deadline) {
         raw_rd r = { .fd = fd, .want = sizeof r.buf };
         run_until(b, raw_pred, &r, 50);
         if (r.eof)
@@ -540,9 +533,9 @@ START_TEST(fle_03_raw_peer)
      * and ours a quorum (2 of 3) decides after finalizeWait. */
     raw_notif(fd, 0, 3, Z + 10, 1, E, 0);
     raw_expect(b, fd, true, 0, 3, Z + 10, 1, E, want_cfg);
-    int64_t t0 = now_ms();
+    int64_t t0 = kz_mono_ms();
     ck_assert(run_until(b, decided_once, &r, 5000));
-    ck_assert_int_ge(now_ms() - t0, 150); /* the 200 ms finalize wait */
+    ck_assert_int_ge(kz_mono_ms() - t0, 150); /* the 200 ms finalize wait */
     ck_assert_int_eq(r.st, ZKD_FOLLOWING);
     ck_assert_int_eq(r.leader, 3);
     ck_assert_int_eq(r.epoch, E);
@@ -736,9 +729,5 @@ static Suite *fle_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(fle_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ut_run(fle_suite());
 }

@@ -61,28 +61,6 @@ static void ck_fields(const ckf *f, size_t n)
                       (long long)f[i].got, (long long)f[i].want);
 }
 
-/* ---- captured log ---- */
-
-typedef struct {
-    FILE *f;
-    char *buf;
-    size_t len;
-} logcap;
-
-static void log_start(logcap *l)
-{
-    l->f = open_memstream(&l->buf, &l->len);
-    ck_assert_ptr_nonnull(l->f);
-    kz_log_set_file(l->f);
-}
-
-static char *log_stop(logcap *l)
-{
-    kz_log_set_file(NULL);
-    fclose(l->f);
-    return l->buf;
-}
-
 /* The repository root, from this file's path as the compiler saw it (make runs from it). */
 static void repo_path(char *out, size_t len, const char *rel)
 {
@@ -655,11 +633,11 @@ END_TEST
 START_TEST(unknown_keys)
 {
     kb_config c;
-    logcap l;
-    log_start(&l);
+    ut_logcap l;
+    ut_log_start(&l);
     load_ok(&c, ZK "no.such.key=1\nlistener.name.internal.ssl.keystore.location=/k\n"
                 "ssl.keystore.location=/ks\nsasl.enabled.mechanisms=PLAIN\nanother.key = x \n");
-    char *out = log_stop(&l);
+    char *out = ut_log_stop(&l);
     ck_assert_ptr_nonnull(strstr(out, "WARN The configuration 'no.such.key' was supplied but "
                                       "isn't a known config. (kafka.server.KafkaConfig)\n"));
     ck_assert_ptr_nonnull(strstr(out, "The configuration 'another.key' was supplied but isn't a "
@@ -685,11 +663,11 @@ START_TEST(etc_files)
 {
     char path[512], err[512];
     kb_config c;
-    logcap l;
+    ut_logcap l;
     repo_path(path, sizeof path, "etc/server.properties");
-    log_start(&l);
+    ut_log_start(&l);
     int rc = kb_config_load(&c, path, &err[0], sizeof err);
-    char *out = log_stop(&l);
+    char *out = ut_log_stop(&l);
     ck_assert_msg(rc == 0, "%s: %s", path, err);
     ck_assert_str_eq(out, ""); /* no unknown key */
     free(out);
@@ -709,9 +687,9 @@ START_TEST(etc_files)
         char rel[64], want[32];
         snprintf(rel, sizeof rel, "etc/hosts/%d/server.properties", n);
         repo_path(path, sizeof path, rel);
-        log_start(&l);
+        ut_log_start(&l);
         rc = kb_config_load(&c, path, err, sizeof err);
-        out = log_stop(&l);
+        out = ut_log_stop(&l);
         ck_assert_msg(rc == 0, "%s: %s", path, err);
         ck_assert_str_eq(out, "");
         free(out);
@@ -796,11 +774,11 @@ START_TEST(broker_describe)
     kz_arena a = KZ_ARENA_INIT;
     kb_cfg_entry *e;
     size_t n;
-    logcap l;
-    log_start(&l);
+    ut_logcap l;
+    ut_log_start(&l);
     load_ok(&c, ZK "log.retention.hours=24\nssl.keystore.password=pw\nmystery=1\n"
                 "log.cleanup.policy=compact , delete\n");
-    free(log_stop(&l));
+    free(ut_log_stop(&l));
     ck_assert_int_eq(kb_config_describe(&c, &a, &e, &n), 0);
     const kb_cfg_entry *x = find_entry(e, n, "log.retention.hours");
     ck_assert_ptr_nonnull(x);
@@ -1153,9 +1131,5 @@ static Suite *kbconfig_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(kbconfig_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(kbconfig_suite());
 }

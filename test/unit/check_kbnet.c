@@ -199,6 +199,59 @@ START_TEST(pipelined_in_order)
 }
 END_TEST
 
+/* Writes @n bytes to the non-blocking @fd, running the server's loop
+ * whenever the socket is full. */
+static void write_pumping(tsrv *t, int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k > 0) {
+            p += k;
+            n -= (size_t)k;
+            continue;
+        }
+        ck_assert(k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+        event_base_loop(t->base, EVLOOP_NONBLOCK);
+    }
+}
+
+/* A frame far above the direct-read threshold, sent in pieces with the loop
+ * running in between, then a small one right behind it. */
+START_TEST(large_frame_in_pieces)
+{
+    tsrv t;
+    tsrv_init(&t, 4 << 20);
+    int fd = client_connect(t.port);
+    size_t size = 3 * 1024 * 1024 + 17;
+    uint8_t *f = calloc(1, 4 + size);
+    kz_wr w = KZ_WR_INIT;
+    kz_kreq_hdr h = { 18, 0, 42, KZ_STR_LIT("big") };
+    kz_kreq_hdr_encode(&w, 1, &h);
+    kz_store_be32(f, (uint32_t)size);
+    memcpy(f + 4, w.base, w.len);
+    kz_wr_free(&w);
+    size_t cuts[] = { 3, 100, 70000, 1500000, 4 + size };
+    size_t at = 0;
+    for (int i = 0; i < 5; i++) {
+        write_pumping(&t, fd, f + at, cuts[i] - at);
+        at = cuts[i];
+        for (int k = 0; k < 20; k++)
+            event_base_loop(t.base, EVLOOP_NONBLOCK);
+        ck_assert_int_eq(t.dispatched, i == 4 ? 1 : 0);
+    }
+    free(f);
+    send_frame(fd, 43, 0);
+    uint8_t buf[2 * ANSWER_LEN];
+    bool eof;
+    ck_assert_uint_eq(pump_read(&t, fd, buf, sizeof buf, &eof), sizeof buf);
+    ck_assert_int_eq((int32_t)kz_load_be32(buf + 4), 42);
+    ck_assert_int_eq((int32_t)kz_load_be32(buf + ANSWER_LEN + 4), 43);
+    ck_assert_int_eq(t.dispatched, 2);
+    close(fd);
+    tsrv_free(&t);
+}
+END_TEST
+
 START_TEST(finish_sends_nothing)
 {
     tsrv t;
@@ -396,6 +449,7 @@ static Suite *kbnet_suite(void)
     Suite *s = suite_create("kbnet");
     TCase *tc = tcase_create("network");
     tcase_add_test(tc, pipelined_in_order);
+    tcase_add_test(tc, large_frame_in_pieces);
     tcase_add_test(tc, finish_sends_nothing);
     tcase_add_test(tc, bad_sizes_close);
     tcase_add_test(tc, file_ranges_are_sent);
@@ -409,9 +463,5 @@ static Suite *kbnet_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(kbnet_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ut_run(kbnet_suite());
 }

@@ -958,9 +958,5 @@ static Suite *kbzk_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(kbzk_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(kbzk_suite());
 }

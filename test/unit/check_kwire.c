@@ -467,9 +467,5 @@ static Suite *kwire_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(kwire_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(kwire_suite());
 }

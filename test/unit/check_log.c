@@ -28,6 +28,7 @@
 #include "kb_log.h"
 #include "kb_log_test.h"
 #include "kz_log.h"
+#include "kz_time.h"
 
 static void mktmp(char *buf) { mktmp_prefix(buf, "kb_log_"); }
 
@@ -261,13 +262,13 @@ START_TEST(t03_roll_time)
     kz_wr w = KZ_WR_INIT;
     tb_batch(&w, 0, 1, -1, 0, 4, 'g');
     kb_log_append_info info;
-    ck_assert_int_eq(kb_log_append(log, w.base, w.len, 0, kb_log_now_ms() + 100000, &info), 0);
+    ck_assert_int_eq(kb_log_append(log, w.base, w.len, 0, kz_wall_ms() + 100000, &info), 0);
     ck_assert(!info.rolled);
     kb_log_close(log);
 
     /* without timestamps the creation time counts, against the append's now */
     ck_assert_int_eq(kb_log_open(&log, dir, "u", 0, &c, 0, 0, true), 0);
-    int64_t now = kb_log_now_ms();
+    int64_t now = kz_wall_ms();
     w.len = 0;
     tb_batch(&w, 0, 1, -1, 0, 4, 'g');
     ck_assert_int_eq(kb_log_append(log, w.base, w.len, 0, now + 100000, &info), 0);
@@ -980,11 +981,11 @@ START_TEST(t17_flush)
     ck_assert_int_eq(kb_log_recovery_point(log), 6);
     ck_assert_int_eq(kb_log_flush_rolled(log), 0);
     ck_assert_int_eq(kb_log_recovery_point(log), kb_segment_base(kb_log_segment_at(log, 2)));
-    ck_assert_int_eq(kb_log_flush_due(log, kb_log_now_ms() + 1000000), 0); /* flush.ms unset */
+    ck_assert_int_eq(kb_log_flush_due(log, kz_wall_ms() + 1000000), 0); /* flush.ms unset */
     ck_assert_int_lt(kb_log_recovery_point(log), kb_log_end_offset(log));
     c.flush_ms = 1000;
     kb_log_set_cfg(log, &c);
-    ck_assert_int_eq(kb_log_flush_due(log, kb_log_now_ms() + 1000000), 0);
+    ck_assert_int_eq(kb_log_flush_due(log, kz_wall_ms() + 1000000), 0);
     ck_assert_int_eq(kb_log_recovery_point(log), kb_log_end_offset(log));
     ck_assert_int_eq(kb_log_flush(log), 0);
     kb_log_close(log);
@@ -1016,9 +1017,5 @@ int main(void)
     tcase_add_test(tc, t16_bad_input);
     tcase_add_test(tc, t17_flush);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ut_run(s);
 }

@@ -423,9 +423,5 @@ int main(void)
     tcase_add_test(tc, t05_legacy);
     tcase_add_test(tc, t06_load);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ut_run(s);
 }

@@ -14,16 +14,10 @@
 
 #include "kz_buf.h"
 #include "kz_loopq.h"
+#include "unit_util.h"
 
 #define NTHREADS 4
 #define PER_THREAD 20000
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Runs @base until *@done or @ms elapsed; returns whether *@done. */
 static void tick_cb(evutil_socket_t fd, short w, void *a) { (void)fd, (void)w, (void)a; }
@@ -32,8 +26,8 @@ static bool run_until(struct event_base *base, volatile bool *done, int ms)
     struct event *tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
     struct timeval tv = { 0, 10000 };
     event_add(tick, &tv);
-    int64_t end = now_ms() + ms;
-    while (!*done && now_ms() < end)
+    int64_t end = kz_mono_ms() + ms;
+    while (!*done && kz_mono_ms() < end)
         event_base_loop(base, EVLOOP_ONCE);
     event_free(tick);
     return *done;
@@ -300,9 +294,5 @@ static Suite *loopq_suite(void)
 int main(void)
 {
     evthread_use_pthreads();
-    SRunner *sr = srunner_create(loopq_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(loopq_suite());
 }

@@ -10,6 +10,7 @@
 
 #include "kz_buf.h"
 #include "zkd_qcnx.h"
+#include "unit_util.h"
 
 #define MAXP 64
 
@@ -194,9 +195,5 @@ int main(void)
     tcase_add_test(tc, t02_raw_snapshot_then_packets);
     tcase_add_test(tc, t03_malformed_closes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ut_run(s);
 }

@@ -122,26 +122,6 @@ static int check_set(const uint8_t *p, size_t n, int magic, int64_t base)
 
 /* ------------------------------------------------------------- helpers */
 
-static uint8_t *fx_load(const char *name, size_t *n)
-{
-    const char *base = getenv("KZ_FIXTURES");
-    char path[512];
-    snprintf(path, sizeof path, "%s/kafka/records/%s", base && *base ? base : "test/fixtures", name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "fixture %s missing (run from the repository root or set KZ_FIXTURES)", path);
-    kz_wr w = KZ_WR_INIT;
-    uint8_t buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        kz_wr_bytes(&w, buf, got);
-    fclose(f);
-    ck_assert_int_eq(w.err, 0);
-    uint8_t *data = kz_wr_steal(&w, n);
-    uint8_t *exact = dup_exact(data, *n);
-    free(data);
-    return exact;
-}
-
 static const char *const CODEC_NAMES[] = { "none", "gzip", "snappy", "lz4", "zstd" };
 
 /* Our batch of the NREC records: offsets 0..6 from @base, kafka-python's
@@ -211,7 +191,7 @@ START_TEST(t01_kafka_python_fixtures)
         for (int codec = 0; codec <= (magic == 2 ? 4 : 3); codec++) {
             snprintf(name, sizeof name, "v%d_%s.bin", magic, CODEC_NAMES[codec]);
             size_t n;
-            uint8_t *p = fx_load(name, &n);
+            uint8_t *p = ut_fixture_load("kafka/records", name, &n);
             ck_assert_int_eq(p[16], magic);
             ck_assert_int_eq(p[magic == 2 ? 22 : 17] & 7, codec); /* really compressed */
             ck_assert_int_eq(check_set(p, n, magic, 0), codec || magic == 2 ? 1 : NREC);
@@ -230,7 +210,7 @@ START_TEST(t01_kafka_python_fixtures)
     }
     /* The idempotent/transactional one: header fields as kafka-python set them. */
     size_t n;
-    uint8_t *p = fx_load("v2_idem.bin", &n);
+    uint8_t *p = ut_fixture_load("kafka/records", "v2_idem.bin", &n);
     kz_batch_hdr h;
     ck_assert_int_eq(kz_batch_peek(p, n, 0, &h), KZ_BATCH_OK);
     ck_assert_int_eq(h.producer_id, 4242);
@@ -254,7 +234,7 @@ START_TEST(t02_builder)
     kz_wr w = KZ_WR_INIT;
     build_v2(&w, KZ_CODEC_NONE, 0, NULL);
     size_t n;
-    uint8_t *p = fx_load("v2_none.bin", &n);
+    uint8_t *p = ut_fixture_load("kafka/records", "v2_none.bin", &n);
     ck_assert_uint_eq(w.len, n);
     ck_assert(memcmp(w.base, p, n) == 0);
     free(p);
@@ -266,7 +246,7 @@ START_TEST(t02_builder)
     o.base_seq = 17;
     o.transactional = true;
     build_v2(&w, KZ_CODEC_NONE, 0, &o);
-    p = fx_load("v2_idem.bin", &n);
+    p = ut_fixture_load("kafka/records", "v2_idem.bin", &n);
     ck_assert_uint_eq(w.len, n);
     ck_assert(memcmp(w.base, p, n) == 0);
     free(p);
@@ -372,7 +352,7 @@ START_TEST(t03_legacy)
         build_legacy(&w, magic, KZ_CODEC_NONE, 0);
         snprintf(name, sizeof name, "v%d_none.bin", magic);
         size_t n;
-        uint8_t *p = fx_load(name, &n);
+        uint8_t *p = ut_fixture_load("kafka/records", name, &n);
         ck_assert_uint_eq(w.len, n);
         ck_assert(memcmp(w.base, p, n) == 0);
         free(p);
@@ -789,7 +769,7 @@ START_TEST(t06_conversion)
         for (int codec = 0; codec <= 3; codec++) {
             snprintf(name, sizeof name, "v%d_%s.bin", magic, CODEC_NAMES[codec]);
             size_t n;
-            uint8_t *p = fx_load(name, &n);
+            uint8_t *p = ut_fixture_load("kafka/records", name, &n);
             kz_wr out = KZ_WR_INIT;
             ck_assert_int_eq(kz_records_up_convert(p, n, &uo, &out), KZ_REC_NONE);
             /* one v2 batch, same codec, v0 timestamps -1 */
@@ -872,7 +852,7 @@ START_TEST(t06_conversion)
     for (int codec = 0; codec <= 4; codec++) {
         snprintf(name, sizeof name, "v2_%s.bin", CODEC_NAMES[codec]);
         size_t n;
-        uint8_t *p = fx_load(name, &n);
+        uint8_t *p = ut_fixture_load("kafka/records", name, &n);
         for (int to = 0; to <= 1; to++) {
             out.len = 0;
             ck_assert_int_eq(kz_records_down_convert(p, n, to, 0, &out), KZ_REC_NONE);
@@ -1121,9 +1101,5 @@ static Suite *records_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(records_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(records_suite());
 }

@@ -19,8 +19,10 @@
 #include <string.h>
 
 #include "kz_map.h"
+#include "kz_time.h"
 #include "zkd_config.h"
 #include "zkd_server.h"
+#include "unit_util.h"
 
 #define TICK 100
 
@@ -103,9 +105,9 @@ static void check_invariants(void)
 /* Adds @se with @timeout and checks its deadline against the clock. */
 static zkd_session *add_checked(int64_t id, int32_t timeout)
 {
-    int64_t before = zkd_now_ms();
+    int64_t before = kz_wall_ms();
     zkd_session *se = zkd_session_add(&S, id, timeout);
-    int64_t after = zkd_now_ms();
+    int64_t after = kz_wall_ms();
     ck_assert_ptr_nonnull(se);
     ck_assert_int_eq(se->id, id);
     ck_assert_int_eq(se->timeout, timeout);
@@ -143,9 +145,9 @@ static zkd_session *retouch(int64_t id, int32_t timeout)
     zkd_session *se = zkd_session_get(&S, id);
     ck_assert_ptr_nonnull(se);
     se->timeout = timeout;
-    int64_t before = zkd_now_ms();
+    int64_t before = kz_wall_ms();
     zkd_session_touch(&S, se);
-    int64_t after = zkd_now_ms();
+    int64_t after = kz_wall_ms();
     ck_assert_int_ge(se->expire_at, round_up(before + timeout));
     ck_assert_int_le(se->expire_at, round_up(after + timeout));
     return se;
@@ -205,9 +207,9 @@ START_TEST(t03_ids)
 {
     /* the fixture initialised S just before: re-init to bracket the clock */
     zkd_session_fini(&S);
-    int64_t before = zkd_mono_us() / 1000;
+    int64_t before = kz_mono_us() / 1000;
     ck_assert_int_eq(zkd_session_init(&S), 0);
-    int64_t after = zkd_mono_us() / 1000;
+    int64_t after = kz_mono_us() / 1000;
     int64_t id = zkd_session_next_id(&S);
     ck_assert_int_eq((uint64_t)id >> 56, 1);
     ck_assert_int_eq(id & 0xffff, 0);
@@ -318,9 +320,9 @@ START_TEST(t06_touch_moves)
     /* touching again within the same tick changes nothing */
     for (int tries = 0; tries < 50; tries++) {
         zkd_session *s9 = zkd_session_get(&S, 9);
-        int64_t at9 = s9->expire_at, t0 = zkd_now_ms();
+        int64_t at9 = s9->expire_at, t0 = kz_wall_ms();
         zkd_session_touch(&S, s9);
-        int64_t t1 = zkd_now_ms();
+        int64_t t1 = kz_wall_ms();
         if (round_up(t0 + 4000) != at9 || round_up(t1 + 4000) != at9)
             continue; /* a tick boundary passed: try again */
         ck_assert_int_eq(s9->expire_at, at9);
@@ -390,8 +392,8 @@ START_TEST(t09_tick_not_serving)
     zkd_session *due = add_checked(41, 0); /* the next tick boundary */
     zkd_session *later = add_checked(42, 5000);
     int64_t at = due->expire_at, later_at = later->expire_at;
-    int64_t deadline = zkd_now_ms() + 2000;
-    while (due->expire_at && zkd_now_ms() < deadline)
+    int64_t deadline = kz_wall_ms() + 2000;
+    while (due->expire_at && kz_wall_ms() < deadline)
         event_base_loop(S.base, EVLOOP_ONCE);
     ck_assert_int_eq(due->expire_at, 0);
     ck_assert_ptr_eq(zkd_session_get(&S, 41), due);
@@ -406,7 +408,7 @@ START_TEST(t09_tick_not_serving)
     /* touched again, it is scheduled again */
     due->timeout = 1000;
     zkd_session_touch(&S, due);
-    ck_assert_int_gt(due->expire_at, zkd_now_ms());
+    ck_assert_int_gt(due->expire_at, kz_wall_ms());
     ck_assert_str_eq(bucket(due->expire_at), "41");
     check_invariants();
     zkd_session_remove(&S, 41);
@@ -468,9 +470,5 @@ static Suite *session_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(session_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(session_suite());
 }

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "kz_buf.h"
+#include "kz_fs.h"
 #include "kz_log.h"
 #include "zkd_datatree.h"
 #include "zkd_db.h"
@@ -45,7 +46,7 @@ static void mktmp(char *buf) { mktmp_prefix(buf, "zkd_snap_"); }
 
 static char *pjoin(char *buf, const char *dir, const char *name)
 {
-    ck_assert_int_eq(zkd_path_join(buf, PATH_MAX, dir, name), 0);
+    ck_assert_int_eq(kz_fs_join(buf, PATH_MAX, dir, name), 0);
     return buf;
 }
 
@@ -1308,9 +1309,5 @@ int main(void)
     tcase_add_test(tc, t13_stream_incremental);
     tcase_add_test(tc, t14_stream_bad);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ut_run(s);
 }

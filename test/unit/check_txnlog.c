@@ -686,9 +686,5 @@ int main(void)
     tcase_add_test(tc, t09_sync_io_error);
     tcase_add_test(tc, t10_bad_entries_last_file);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ut_run(s);
 }

@@ -13,6 +13,7 @@
 #include "kz_buf.h"
 #include "zkd_datatree.h"
 #include "zkd_watch.h"
+#include "unit_util.h"
 
 /* Watchers are addresses in this array; wN is &W[N]. */
 static char W[64];
@@ -605,9 +606,5 @@ static Suite *watch_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(watch_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ut_run(watch_suite());
 }
