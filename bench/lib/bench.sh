@@ -1,13 +1,16 @@
-# bench/lib/bench.sh -- the shell side shared by bench/run.sh (standalone servers) and
-# bench/ensemble.sh (three-node ensembles). Sourced, never run: the caller sets KB_NAME
-# (the prefix of its messages), sources this file, then calls kb_init.
+# bench/lib/bench.sh -- the shell side shared by bench/run.sh (standalone servers),
+# bench/ensemble.sh (three-node ensembles) and bench/kafka.sh (the broker). Sourced,
+# never run: the caller sets KB_NAME (the prefix of its messages), sources this file,
+# then calls kb_init (kafka.sh: kb_pin_init and kb_workdir).
 #
 # What is here: the BENCH_* knobs and their checks; java, ZooKeeper's classpath and
 # zkd; the temp dir and the EXIT/INT/TERM traps; process control by PID (spawn a zkd or
 # a ZooKeeper JVM, liveness, TERM-then-KILL stop of one or several processes); 4-letter
 # words; one client run (bounded by BENCH_TIMEOUT) and one measured load (the client's
 # phase lines, server CPU from /proc/PID/stat); medians over rounds, ratios, PASS/MISS
-# marks, the per-phase table rows and the report header.
+# marks, the per-phase table rows and the report header. For kafka.sh: a free
+# 127.X.Y.0/24, spawning any server command by PID, one bounded client run with its
+# wall and CPU time, key=value line parsing and arithmetic that passes '-' through.
 #
 # Results live in R[]: R[slot:key] / R[slot:client:key] / R[slot:client:phase:key] =
 # "v1 v2 ..." (one value per good round); a slot is "zkd" or "zk" (the two columns).
@@ -73,13 +76,7 @@ kb_init() {
         [[ -n ${CBIN[$c]} && -x ${CBIN[$c]} ]] ||
             kb_die "$([[ $c == raw ]] && echo ZKLOAD_BIN || echo ZKBENCH_BIN) is not set or not executable ($KB_NAME runs ${CNAME[$c]}; BENCH_CLIENT=$CLIENT)"
     done
-    case $PIN in
-        0) ;;
-        1) command -v taskset > /dev/null || kb_die "BENCH_PIN=1 needs taskset (util-linux)"
-           (($(nproc) >= 2)) || kb_die "BENCH_PIN=1 needs at least 2 cpus"
-           SPIN=(taskset -c 0) CPIN=(taskset -c 1) ;;
-        *) kb_die "BENCH_PIN must be 0 or 1 (got '$PIN')" ;;
-    esac
+    kb_pin_init
     JAVA=$(command -v java) || kb_die "java not found (apt-get install default-jre-headless)"
     ZK_CP=
     for j in "${ZK_JARS[@]}"; do
@@ -104,11 +101,27 @@ kb_init() {
     fi
     A=zkd; [[ $SELFTEST == 1 ]] && A="zkd*"
 
-    WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/zkbench.XXXXXX") || kb_die "mktemp failed"
-    FS_TYPE=$(df --output=fstype "$WORK" 2>/dev/null | tail -n 1)
-    [[ -n $FS_TYPE ]] || FS_TYPE=$(stat -f -c %T "$WORK")
+    kb_workdir zkbench
     [[ $FS_TYPE == tmpfs || $FS_TYPE == ramfs ]] &&
         kb_log "warning: $WORK is on $FS_TYPE: fsync costs nothing there, set BENCH_TMPDIR to a disk"
+}
+
+kb_pin_init() {       # -> SPIN/CPIN, the taskset prefixes of servers and clients (BENCH_PIN)
+    case $PIN in
+        0) ;;
+        1) command -v taskset > /dev/null || kb_die "BENCH_PIN=1 needs taskset (util-linux)"
+           (($(nproc) >= 2)) || kb_die "BENCH_PIN=1 needs at least 2 cpus"
+           SPIN=(taskset -c 0) CPIN=(taskset -c 1) ;;
+        *) kb_die "BENCH_PIN must be 0 or 1 (got '$PIN')" ;;
+    esac
+}
+
+# name -> WORK (a fresh temp dir BENCH_TMPDIR/name.XXXXXX) and FS_TYPE (its file
+# system), NCPU, LOAD0, T_START, SLEEP_FD; installs the EXIT/INT/TERM traps
+kb_workdir() {
+    WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/$1.XXXXXX") || kb_die "mktemp failed"
+    FS_TYPE=$(df --output=fstype "$WORK" 2>/dev/null | tail -n 1)
+    [[ -n $FS_TYPE ]] || FS_TYPE=$(stat -f -c %T "$WORK")
     NCPU=$(nproc)
     read -r LOAD0 _ < /proc/loadavg
     T_START=$EPOCHREALTIME
@@ -408,4 +421,82 @@ kb_report_head() {
             printf '%s' "${R[$s:$c:raw]}"
         done
     done
+}
+
+# ---- the broker part (bench/kafka.sh) ---------------------------------------------------
+# kafka.sh calls kb_pin_init and kb_workdir instead of kb_init (no java, no ZooKeeper
+# jars, no zkload), then uses the process control above and these.
+
+declare -A KV         # the key=value pairs of the last line given to kb_kv
+
+kb_net24_busy() {     # X Y -> true if some TCP socket has a local address in 127.X.Y.0/24
+    local hex t tables=()
+    # /proc/net/tcp prints 127.X.Y.Z as the little-endian word "ZZYYXX7F"
+    printf -v hex '%02X%02X7F' "$2" "$1"
+    for t in /proc/net/tcp /proc/net/tcp6; do [[ -r $t ]] && tables+=("$t"); done
+    # tcp6 (IPv4-mapped): 24 hex digits, then the same 8
+    awk -v h="$hex" 'FNR > 1 { a = $2; sub(/:.*/, "", a)
+                               if (length(a) == 32) a = substr(a, 25)
+                               if (substr(a, 3) == h) { found = 1; exit } }
+                     END { exit !found }' "${tables[@]}"
+}
+
+# key log cmd... -> spawns cmd (a server: SPIN applies) in the background, stdout and
+# stderr to log; PIDS[key], PSTART[key]
+kb_spawn_cmd() {
+    local key=$1 log=$2 pid
+    shift 2
+    "${SPIN[@]}" "$@" > "$log" 2>&1 < /dev/null &
+    pid=$!               # taskset execs the command: same PID
+    PIDS[$key]=$pid
+    kb_pstat "$pid" && PSTART[$key]=${PSTAT[19]}
+}
+
+kb_children_cpu() {   # -> CCPU: user+sys seconds of every child this shell has reaped so far
+    local self kids    # (`times` must run in this shell: a subshell's children are its own)
+    times > "$WORK/.times"
+    { read -r self; read -r kids; } < "$WORK/.times"
+    CCPU=$(awk -v s="$kids" 'BEGIN { n = split(s, a, " "); t = 0
+        for (i = 1; i <= n; i++) { m = a[i]; x = a[i]; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", x)
+                                   sub(/s$/, "", x); t += m * 60 + x }
+        printf "%.3f", t }')
+}
+
+# out err cmd... -> runs cmd (a client: CPIN applies) bounded by BENCH_TIMEOUT, in the
+# background and waited for, so that INT/TERM reach the trap at once. RUN_RC: its exit
+# status; RUN_S: its wall time in seconds; RUN_CPU_S: the CPU time of it and its
+# children (user+sys, from `times` around the wait).
+kb_run_bg() {
+    local out=$1 err=$2 c0 t0 t1
+    shift 2
+    kb_children_cpu; c0=$CCPU
+    t0=$EPOCHREALTIME
+    timeout -k 5 "$TIMEOUT" "${CPIN[@]}" "$@" > "$out" 2> "$err" < /dev/null &
+    ZB_PID=$!
+    wait "$ZB_PID"
+    RUN_RC=$?
+    t1=$EPOCHREALTIME
+    ZB_PID=
+    kb_children_cpu
+    RUN_S=$(awk -v a="${t0/./}" -v b="${t1/./}" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')
+    RUN_CPU_S=$(awk -v a="$c0" -v b="$CCPU" 'BEGIN { printf "%.3f", b - a }')
+    ((RUN_RC == 124 || RUN_RC == 137)) && echo "${3##*/}: killed after BENCH_TIMEOUT=$TIMEOUT s" >> "$err"
+    return 0
+}
+
+kb_kv() {             # "k=v k=v ..." -> KV[k]=v for each pair (KV is emptied first)
+    local kv
+    KV=()
+    for kv in $1; do [[ $kv == ?*=* ]] && KV[${kv%%=*}]=${kv#*=}; done
+    return 0
+}
+
+kb_calc() {           # awk-expr [name=value...] -> the expression's value, %.3f; '-' if any value is '-'
+    local e=$1 a
+    shift
+    local r
+    for a in "$@"; do [[ ${a#*=} == - || -z ${a#*=} ]] && { echo -; return; }; done
+    r=$(awk "${@/#/-v}" "BEGIN { printf \"%.3f\", $e }" 2>/dev/null)
+    [[ $r == *inf* || $r == *nan* ]] && r=          # x/0: an error or inf, by awk
+    echo "${r:--}"
 }
