@@ -14,16 +14,21 @@
  * latency of 3 cycles and a throughput of 1 per cycle, so a single dependent
  * chain (8 bytes / 3 cycles) uses a third of the unit. Long inputs are
  * therefore cut into three equal consecutive blocks A, B, C of L bytes and
- * three chains run interleaved in one loop: A from the incoming register x,
- * B and C from 0. The three partial registers are joined with two facts:
+ * three chains run interleaved in one loop, each from register 0, giving
+ * R(0, A), R(0, B), R(0, C). They are joined to the incoming register x with
+ * two facts:
  *   - one byte step x' = f(x ^ byte) with f linear over GF(2) (a shift and a
  *     conditional xor of the polynomial, eight times), so R(x, M) is linear
  *     in the pair (x, M), and splitting the pair as (x, 0^|M|) ^ (0, M):
  *         R(x, M) = R(x, 0^|M|) ^ R(0, M);
  *   - R(x, M || N) = R(R(x, M), N) (the register is the whole state).
  * With Z_L(y) = R(y, 0^L), "y shifted over L zero bytes", a linear map of y:
- *     R(x, A||B)    = Z_L(R(x, A)) ^ R(0, B)
- *     R(x, A||B||C) = Z_L(Z_L(R(x, A)) ^ R(0, B)) ^ R(0, C).
+ *     R(x, A)       = Z_L(x) ^ R(0, A)
+ *     R(x, A||B)    = R(R(x, A), B) = Z_L(R(x, A)) ^ R(0, B)
+ *     R(x, A||B||C) = Z_L(Z_L(Z_L(x) ^ R(0, A)) ^ R(0, B)) ^ R(0, C).
+ * Starting all three chains from 0 (rather than A from x) keeps this join,
+ * three dependent table steps, off the chains: the next group's chains start
+ * at once and the join of the previous one completes alongside them.
  * Z_L being linear, it is the xor of its values on the four bytes of y:
  *     Z_L(y) = S[0][y & 0xff] ^ S[1][y >> 8 & 0xff] ^ S[2][y >> 16 & 0xff] ^ S[3][y >> 24]
  * with S[k][b] = Z_L(b << 8k): four 256-entry tables (4 KiB) per block length
@@ -37,8 +42,8 @@
  * Block lengths are a table (kz_crc32c_blk[], longest first): each is used
  * while at least three blocks remain, and what is left (less than three of
  * the shortest) runs through the single chain. Long blocks make the joins
- * (about a dozen cycles, on the critical path of stream A) rare; short ones
- * keep medium inputs (a 10 KiB record batch) mostly on three streams.
+ * (12 table loads) rare; short ones keep medium inputs (a 10 KiB record
+ * batch, a few hundred bytes) mostly on three streams.
  *
  * Locality: any thread. The tables are written once under pthread_once and
  * only read afterwards. */
@@ -56,7 +61,7 @@
 
 /* Block lengths of the three-stream hardware loop, longest first, each a
  * multiple of 8 (whole crc32q words per stream). */
-static const size_t kz_crc32c_blk[] = { 8192, 256 };
+static const size_t kz_crc32c_blk[] = { 8192, 256, 64 };
 #define KZ_CRC32C_NBLK (sizeof kz_crc32c_blk / sizeof kz_crc32c_blk[0])
 
 /* Written once by kz_crc32c_tab_init() under pthread_once, read-only after.
@@ -171,8 +176,10 @@ static inline uint64_t kz_crc32c_ld64(const uint8_t *p)
 }
 
 /* Feeds the register @c with groups of three @blk-byte blocks from *@pp as
- * long as *@np holds one, three chains at a time, joining them through the
- * shift tables @s of @blk; advances *@pp and *@np. Returns the register. */
+ * long as *@np holds one: three chains from 0, interleaved, then
+ * c = Z(Z(Z(c) ^ A) ^ B) ^ C through the shift tables @s of @blk. The chains
+ * of the next group do not wait for that join, so it overlaps with them.
+ * Advances *@pp and *@np; returns the register. */
 __attribute__((target("sse4.2"))) static inline uint32_t kz_crc32c_x3(uint32_t c, const uint8_t **pp, size_t *np,
                                                                        size_t blk, const uint32_t (*s)[256])
 {
@@ -180,13 +187,15 @@ __attribute__((target("sse4.2"))) static inline uint32_t kz_crc32c_x3(uint32_t c
     size_t n = *np;
     while (n >= 3 * blk) {
         const uint8_t *q = p + blk, *r = p + 2 * blk;
-        uint64_t ca = c, cb = 0, cc = 0;
+        uint64_t ca = 0, cb = 0, cc = 0;
         for (size_t i = 0; i < blk; i += 8) {
             ca = _mm_crc32_u64(ca, kz_crc32c_ld64(p + i));
             cb = _mm_crc32_u64(cb, kz_crc32c_ld64(q + i));
             cc = _mm_crc32_u64(cc, kz_crc32c_ld64(r + i));
         }
-        c = kz_crc32c_shift_by(s, kz_crc32c_shift_by(s, (uint32_t)ca) ^ (uint32_t)cb) ^ (uint32_t)cc;
+        c = kz_crc32c_shift_by(s, c) ^ (uint32_t)ca;
+        c = kz_crc32c_shift_by(s, c) ^ (uint32_t)cb;
+        c = kz_crc32c_shift_by(s, c) ^ (uint32_t)cc;
         p += 3 * blk;
         n -= 3 * blk;
     }
