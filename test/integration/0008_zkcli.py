@@ -69,13 +69,23 @@ def prepared(server):
     return server
 
 
-# zkCli prints the connection event from its event thread, so the block can land
-# before or after the command's own output: compare it apart from the rest.
-CONNECTED = "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\n"
+# zkCli prints the connection event from its event thread, in three println calls
+# ("WATCHER::", an empty line, "WatchedEvent ..."), so those lines can land before,
+# after or even around the command's own output: compare them apart from the rest.
+WATCHER, EVENT = "WATCHER::", "WatchedEvent state:SyncConnected type:None path:null"
 
 
 def split_connected(text):
-    return text.count(CONNECTED), text.replace(CONNECTED, "", 1)
+    """(number of connection events, text without the first one's three lines)."""
+    lines = text.split("\n")
+    n = lines.count(EVENT)
+    if n and WATCHER in lines:
+        w = lines.index(WATCHER)
+        del lines[w]
+        if "" in lines[w:]:
+            del lines[lines.index("", w)]
+        del lines[lines.index(EVENT)]
+    return n, "\n".join(lines)
 
 
 def check(slug, rc_ref, rc, out, err):
