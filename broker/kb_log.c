@@ -5,7 +5,8 @@
  * asynchronous delete of Kafka (rename to *.deleted, unlink after file.delete.delay.ms) and
  * drops the log's reference, so that a reader's pin keeps the fd alive.
  * A failed I/O that leaves the segment list in doubt sets log->err; every later mutating call
- * returns it (Kafka takes the log directory offline in that case).
+ * returns it (Kafka takes the log directory offline in that case). A failed background sync
+ * (kb_log_sync_done) does the same.
  * Locality: the broker loop thread. */
 #include "kb_log.h"
 
@@ -50,7 +51,8 @@ struct kb_log {
     int64_t last_flush_ms;
     kb_log_del *dels; /* segments renamed to .deleted, waiting for their delay */
     size_t ndels, delcap;
-    int err; /* sticky: the segment list is in doubt after a failed I/O */
+    int err; /* sticky: the segment list is in doubt after a failed I/O, or a sync failed */
+    uint64_t gen; /* truncation generation: bumped whenever data at the tail is dropped */
 };
 
 #define KB_LOG_WARN(log, fmt, ...)                                                                                \
@@ -292,6 +294,7 @@ static int kb_log_recover_seg(kb_log *log, kb_segment *s, int64_t *cut)
 /* Deletes every segment (files unlinked at once) and starts an empty one at @offset. */
 static int kb_log_start_over(kb_log *log, int64_t offset, bool async, int64_t now_ms)
 {
+    log->gen++;
     while (log->nsegs > 0) {
         kb_segment *s = log->segs[--log->nsegs];
         if (async) {
@@ -796,6 +799,7 @@ int kb_log_truncate_to(kb_log *log, int64_t offset)
     if (offset < kb_segment_base(log->segs[0]))
         return kb_log_truncate_fully(log, offset);
     int64_t now = kz_wall_ms();
+    log->gen++; /* a sync taken before this no longer says anything about [offset, LEO) */
     while (kb_segment_base(kb_active(log)) > offset) {
         kb_segment *s = kb_active(log);
         log->nsegs--;
@@ -857,13 +861,85 @@ int kb_log_flush_rolled(kb_log *log)
     return 0;
 }
 
+bool kb_log_flush_is_due(const kb_log *log, int64_t now_ms)
+{
+    return log->cfg.flush_ms != INT64_MAX && kb_log_end_offset(log) > log->recovery_point &&
+           now_ms - log->last_flush_ms >= log->cfg.flush_ms;
+}
+
 int kb_log_flush_due(kb_log *log, int64_t now_ms)
 {
-    if (log->cfg.flush_ms == INT64_MAX || kb_log_end_offset(log) <= log->recovery_point)
+    return kb_log_flush_is_due(log, now_ms) ? kb_log_flush(log) : 0;
+}
+
+void kb_log_sync_release(kb_log_sync *sync)
+{
+    if (!sync)
+        return;
+    for (size_t i = 0; i < sync->nfds; i++)
+        close(sync->fds[i]);
+    free(sync->fds);
+    sync->fds = NULL;
+    sync->nfds = 0;
+    if (sync->dir_fd >= 0)
+        close(sync->dir_fd);
+    sync->dir_fd = -1;
+}
+
+/* The same choice of segments as kb_log_flush_range, as descriptors: segments [0, to) holding
+ * data at or above the recovery point (the active one always, when included). */
+int kb_log_sync_begin(kb_log *log, bool include_active, kb_log_sync *out)
+{
+    *out = (kb_log_sync){ .dir_fd = -1, .gen = log->gen, .active = include_active };
+    if (log->err)
+        return log->err;
+    size_t to = include_active ? log->nsegs : log->nsegs - 1;
+    out->upto = include_active ? kb_log_end_offset(log) : kb_segment_base(kb_active(log));
+    if (out->upto <= log->recovery_point)
         return 0;
-    if (now_ms - log->last_flush_ms < log->cfg.flush_ms)
-        return 0;
-    return kb_log_flush(log);
+    int rc = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < to; i++)
+        n += kb_segment_next_offset(log->segs[i]) > log->recovery_point || i + 1 == log->nsegs;
+    if (n > 0 && !(out->fds = calloc(n * 3, sizeof *out->fds))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < to; i++) {
+        kb_segment *s = log->segs[i];
+        if (kb_segment_next_offset(s) <= log->recovery_point && i + 1 < log->nsegs)
+            continue;
+        if ((rc = kb_segment_dup_fds(s, out->fds + out->nfds)) != 0)
+            goto out;
+        out->nfds += 3;
+    }
+    if ((out->dir_fd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        rc = -errno;
+out:
+    if (rc) {
+        kb_log_sync_release(out);
+        return rc;
+    }
+    return 1;
+}
+
+void kb_log_sync_done(kb_log *log, const kb_log_sync *sync, int rc)
+{
+    if (rc) {
+        kz_error(KB_LOG_COMP, "[Log partition=%s-%" PRId32 ", dir=%s] Error while flushing log up to offset %"
+                 PRId64 ": %s; the log takes no more writes", log->topic, log->partition, log->parent, sync->upto,
+                 kb_log_strerror(rc));
+        if (!log->err)
+            log->err = rc;
+        return;
+    }
+    if (log->err || sync->gen != log->gen)
+        return;
+    int64_t leo = kb_log_end_offset(log), upto = sync->upto < leo ? sync->upto : leo;
+    if (upto > log->recovery_point)
+        log->recovery_point = upto;
+    if (sync->active)
+        log->last_flush_ms = kz_wall_ms();
 }
 
 /* --------------------------------------------------------------- accessors */
@@ -880,6 +956,7 @@ void kb_log_set_high_watermark(kb_log *log, int64_t hw)
 int64_t kb_log_high_watermark(const kb_log *log) { return log->hw; }
 int64_t kb_log_start_offset(const kb_log *log) { return log->log_start; }
 int64_t kb_log_recovery_point(const kb_log *log) { return log->recovery_point; }
+int kb_log_error(const kb_log *log) { return log->err; }
 size_t kb_log_num_segments(const kb_log *log) { return log->nsegs; }
 kb_segment *kb_log_segment_at(const kb_log *log, size_t i) { return i < log->nsegs ? log->segs[i] : NULL; }
 const char *kb_log_topic(const kb_log *log) { return log->topic; }

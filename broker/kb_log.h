@@ -14,16 +14,25 @@
  *
  * Durability: segments are not fsync()ed on append unless flush.messages / flush.ms say so
  * (Kafka's default: replication is the durability). Rolling starts the writeback of the old
- * segment; kb_log_flush_rolled() (called before every recovery-point checkpoint) fsyncs rolled
- * segments and raises the recovery point to the active segment's base, which is what Kafka's
- * asynchronous flush on roll achieves.
+ * segment. Rolled segments become durable in one of two ways, both raising the recovery point
+ * to the active segment's base only once their bytes were fsync()ed:
+ *   - kb_log_flush_rolled(): fsync right here (no background thread, e.g. in tests);
+ *   - kb_log_sync_begin() / kb_log_sync_done(): the log hands out duplicated descriptors of
+ *     the segments, another thread fdatasync()s them, and the loop thread reports the result,
+ *     which is Kafka's asynchronous flush on roll. The log keeps a truncation generation,
+ *     bumped whenever data at the tail is dropped (truncate_to, truncate_fully): a sync taken
+ *     before a truncation never moves the recovery point, since the offsets it covered may
+ *     hold other, unsynced, bytes by then. A failed sync makes the log's error sticky (Kafka
+ *     takes the log directory offline), because after a failed fsync a retry can report
+ *     success for pages the kernel already dropped.
  *
  * Deleted segments (retention, DeleteRecords, truncation) are renamed to *.deleted and removed
  * file.delete.delay.ms later by kb_log_retention() / kb_log_delete_expired(), or at once when the
  * delay is 0. A segment pinned by a reader keeps its fd open until unpinned.
  * Time: every now_ms argument is the wall clock in milliseconds (kz_wall_ms), the clock of
  * record timestamps and of Kafka's time-based retention and rolling.
- * Locality: the broker loop thread; no internal threads, no callbacks. */
+ * Locality: the broker loop thread; no internal threads, no callbacks (the descriptors of a
+ * kb_log_sync are the only things another thread touches). */
 #ifndef KB_LOG_H
 #define KB_LOG_H
 
@@ -131,6 +140,39 @@ int kb_log_flush(kb_log *log);
 int kb_log_flush_rolled(kb_log *log);
 /* Flushes when flush.ms has passed since the last flush and data is unflushed. */
 int kb_log_flush_due(kb_log *log, int64_t now_ms);
+/* Whether kb_log_flush_due would flush at @now_ms. */
+bool kb_log_flush_is_due(const kb_log *log, int64_t now_ms);
+
+/* A flush to run on another thread: fdatasync of every descriptor of @fds, then fsync of
+ * @dir_fd; after that, everything below @upto is on disk. */
+typedef struct kb_log_sync {
+    int *fds;     /* malloc'd: duplicated .log/.index/.timeindex descriptors, 3 per segment */
+    size_t nfds;
+    int dir_fd;   /* the partition directory (O_RDONLY | O_DIRECTORY) */
+    int64_t upto; /* the recovery point once all of them are synced */
+    uint64_t gen; /* the log's truncation generation when taken */
+    bool active;  /* the active segment is included: a flush.ms flush, upto = LEO */
+} kb_log_sync;
+
+/* Prepares the flush of the segments that hold data at or above the recovery point: the
+ * rolled ones (upto = active segment's base), and the active one too when @include_active
+ * (upto = LEO). Nothing is synced here and the log does not change. Returns 1 with *@out
+ * filled (release it with kb_log_sync_release, or hand its descriptors on), 0 when the
+ * recovery point already reaches upto, or a negative error (the sticky log error, -ENOMEM,
+ * -errno of dup/open) with *@out empty. */
+int kb_log_sync_begin(kb_log *log, bool include_active, kb_log_sync *out);
+
+/* The sync prepared by kb_log_sync_begin (its fds may be gone already) finished with @rc on
+ * another thread. @rc == 0: the recovery point becomes max(itself, upto) unless the log was
+ * truncated since (or has failed); with ->active the flush.ms clock restarts. @rc < 0: the
+ * log's error becomes sticky (see the file comment) and the recovery point stays. */
+void kb_log_sync_done(kb_log *log, const kb_log_sync *sync, int rc);
+
+/* Closes the descriptors of @sync and frees its array (idempotent; NULL-safe). */
+void kb_log_sync_release(kb_log_sync *sync);
+
+/* The sticky error (0 when none): set after a failed I/O, every mutating call returns it. */
+int kb_log_error(const kb_log *log);
 
 /* Closes the log (NULL-safe): final time-index entry and trimmed indexes on the active
  * segment, pending *.deleted files removed. Does not fsync (kb_log_flush first if wanted). */

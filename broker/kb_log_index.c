@@ -297,6 +297,7 @@ size_t kb_index_max_entries(const kb_index *ix) { return ix->max_entries; }
 bool kb_index_full(const kb_index *ix) { return ix->entries >= ix->max_entries; }
 int64_t kb_index_base(const kb_index *ix) { return ix->base; }
 const char *kb_index_path(const kb_index *ix) { return ix->path; }
+int kb_index_fd(const kb_index *ix) { return ix->fd; }
 int64_t kb_index_file_size(const kb_index *ix) { return (int64_t)ix->map_len; }
 
 /* Whether @offset can be stored as a relative offset of this index. */

@@ -66,6 +66,10 @@ void kb_index_truncate_to(kb_index *ix, int64_t offset);
 /* msync + fsync of the file. Returns 0 or -errno. */
 int kb_index_flush(kb_index *ix);
 
+/* The file's descriptor (borrowed; for dup(): on Linux an fsync of any descriptor of the file
+ * also writes back the pages dirtied through the shared mapping). */
+int kb_index_fd(const kb_index *ix);
+
 /* Renames the file (the mapping is unaffected). Returns 0 or -errno. */
 int kb_index_rename(kb_index *ix, const char *newpath);
 

@@ -1,10 +1,23 @@
 /* broker/kb_log_mgr.c -- the broker's logs across log.dirs (contract and file formats in
  * kb_log_mgr.h).
  *
- * Logs are found by (topic, partition) in an open-addressing table of kb_log pointers (linear
- * probing, backward-shift deletion, grown at 3/4 load); a log knows its directory, so per-
- * directory work (checkpoints, partition counts) filters the table by kb_log_parent_dir().
- * Locality: the broker loop thread. */
+ * Logs are found by (topic, partition) in an open-addressing table of entries {kb_log, id,
+ * syncing} (linear probing, backward-shift deletion, grown at 3/4 load); a log knows its
+ * directory, so per-directory work (checkpoints, partition counts) filters the table by
+ * kb_log_parent_dir().
+ *
+ * Background flushing (with an event_base): the checkpoint and flush.ms timers never fsync.
+ * For each log they take a kb_log_sync (duplicated descriptors, the offset it covers, the
+ * log's truncation generation), hand it to the kb_flusher thread, and mark the entry
+ * `syncing` so that a log has at most one job under way. The job's context names the log by
+ * (topic, partition, id), never by pointer: when the completion runs on the loop, a log that
+ * was deleted meanwhile has no entry (or one with another id) and the result is dropped;
+ * otherwise kb_log_sync_done raises the recovery point. The checkpoint that posts a job thus
+ * writes the recovery point of the previous jobs: the file only ever names synced offsets.
+ * flush.messages stays synchronous, inside the append that crosses it (as in Kafka, where
+ * the producing request waits for that flush). Closing drains the flusher, joins it, and
+ * flushes the rest synchronously before writing the clean-shutdown marker.
+ * Locality: the broker loop thread (the flusher thread only sees descriptors). */
 #include "kb_log_mgr.h"
 
 #include <dirent.h>
@@ -21,6 +34,7 @@
 #include <unistd.h>
 
 #include "kb_checkpoint.h"
+#include "kb_flusher.h"
 #include "kz_buf.h"
 #include "kz_config.h"
 #include "kz_fs.h"
@@ -40,15 +54,25 @@ typedef struct kb_mgr_tcfg {
     kb_log_cfg cfg;
 } kb_mgr_tcfg;
 
+/* A slot of the log table. @id tells a log from a later log of the same partition, so that a
+ * flusher completion for a deleted log never touches its successor. */
+typedef struct kb_mgr_ent {
+    kb_log *log;  /* NULL: free slot */
+    uint64_t id;  /* unique within the manager */
+    bool syncing; /* a flusher job of this log is queued or running */
+} kb_mgr_ent;
+
 struct kb_log_mgr {
     kb_log_cfg defaults;
     kb_log_mgr_meta meta;
     kb_mgr_dir *dirs;
     int ndirs;
-    kb_log **slots; /* open addressing; NULL = free */
+    kb_mgr_ent *slots; /* open addressing */
     size_t cap, n;
+    uint64_t next_id;
     kb_mgr_tcfg *tcfg;
     size_t ntcfg, tcfg_cap;
+    kb_flusher *flusher; /* NULL: rolled segments are fsynced on the calling thread */
 };
 
 static void kb_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -82,30 +106,31 @@ static bool kb_tp_is(const kb_log *log, const char *topic, int32_t partition)
 static size_t kb_tab_slot(const kb_log_mgr *m, const char *topic, int32_t partition)
 {
     size_t mask = m->cap - 1, i = (size_t)kb_tp_hash(topic, partition) & mask;
-    while (m->slots[i] && !kb_tp_is(m->slots[i], topic, partition))
+    while (m->slots[i].log && !kb_tp_is(m->slots[i].log, topic, partition))
         i = (i + 1) & mask;
     return i;
 }
 
+/* Adds @log (absent from the table) under a new id. */
 static int kb_tab_put(kb_log_mgr *m, kb_log *log)
 {
     if ((m->n + 1) * 4 > m->cap * 3) {
         size_t ncap = m->cap ? m->cap * 2 : 64;
-        kb_log **ns = calloc(ncap, sizeof *ns), **old = m->slots;
+        kb_mgr_ent *ns = calloc(ncap, sizeof *ns), *old = m->slots;
         if (!ns)
             return -ENOMEM;
         size_t ocap = m->cap;
         m->slots = ns;
         m->cap = ncap;
         for (size_t i = 0; i < ocap; i++)
-            if (old[i])
-                m->slots[kb_tab_slot(m, kb_log_topic(old[i]), kb_log_partition(old[i]))] = old[i];
+            if (old[i].log)
+                m->slots[kb_tab_slot(m, kb_log_topic(old[i].log), kb_log_partition(old[i].log))] = old[i];
         free(old);
     }
     size_t i = kb_tab_slot(m, kb_log_topic(log), kb_log_partition(log));
-    if (!m->slots[i])
+    if (!m->slots[i].log)
         m->n++;
-    m->slots[i] = log;
+    m->slots[i] = (kb_mgr_ent){ log, ++m->next_id, false };
     return 0;
 }
 
@@ -113,36 +138,44 @@ static int kb_tab_put(kb_log_mgr *m, kb_log *log)
 static void kb_tab_del_slot(kb_log_mgr *m, size_t i)
 {
     size_t mask = m->cap - 1, j = i;
-    m->slots[i] = NULL;
+    m->slots[i] = (kb_mgr_ent){ 0 };
     m->n--;
     for (;;) {
         j = (j + 1) & mask;
-        kb_log *l = m->slots[j];
+        kb_log *l = m->slots[j].log;
         if (!l)
             return;
         size_t home = (size_t)kb_tp_hash(kb_log_topic(l), kb_log_partition(l)) & mask;
         /* move l into the hole at i when its home is not within (i, j] cyclically */
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
-            m->slots[i] = l;
-            m->slots[j] = NULL;
+            m->slots[i] = m->slots[j];
+            m->slots[j] = (kb_mgr_ent){ 0 };
             i = j;
         }
     }
 }
 
-kb_log *kb_log_mgr_get(const kb_log_mgr *m, const char *topic, int32_t partition)
+/* The entry of @topic/@partition, or NULL. */
+static kb_mgr_ent *kb_tab_find(const kb_log_mgr *m, const char *topic, int32_t partition)
 {
     if (m->cap == 0)
         return NULL;
-    return m->slots[kb_tab_slot(m, topic, partition)];
+    kb_mgr_ent *e = &m->slots[kb_tab_slot(m, topic, partition)];
+    return e->log ? e : NULL;
+}
+
+kb_log *kb_log_mgr_get(const kb_log_mgr *m, const char *topic, int32_t partition)
+{
+    kb_mgr_ent *e = kb_tab_find(m, topic, partition);
+    return e ? e->log : NULL;
 }
 
 kb_log *kb_log_mgr_next(const kb_log_mgr *m, size_t *it)
 {
     for (; *it < m->cap; (*it)++)
-        if (m->slots[*it])
-            return m->slots[(*it)++];
+        if (m->slots[*it].log)
+            return m->slots[(*it)++].log;
     return NULL;
 }
 
@@ -482,11 +515,14 @@ out:
     return rc;
 }
 
-/* Closes every log and releases every lock (no flush, no marker). */
+/* Stops the flusher (syncing what it still holds), closes every log and releases every lock
+ * (no flush, no marker). */
 static void kb_mgr_free(kb_log_mgr *m)
 {
+    kb_flusher_free(m->flusher);
+    m->flusher = NULL;
     for (size_t i = 0; i < m->cap; i++)
-        kb_log_close(m->slots[i]);
+        kb_log_close(m->slots[i].log);
     for (int d = 0; d < m->ndirs; d++) {
         if (m->dirs[d].lock_fd >= 0)
             close(m->dirs[d].lock_fd);
@@ -500,8 +536,8 @@ static void kb_mgr_free(kb_log_mgr *m)
     free(m);
 }
 
-int kb_log_mgr_open(kb_log_mgr **out, const char *const *dirs, int ndirs, const kb_log_cfg *defaults,
-                    kb_log_mgr_meta *meta, char *err, size_t errlen)
+int kb_log_mgr_open(kb_log_mgr **out, struct event_base *base, const char *const *dirs, int ndirs,
+                    const kb_log_cfg *defaults, kb_log_mgr_meta *meta, char *err, size_t errlen)
 {
     int rc = 0;
     *out = NULL;
@@ -547,6 +583,10 @@ int kb_log_mgr_open(kb_log_mgr **out, const char *const *dirs, int ndirs, const 
     for (int d = 0; d < m->ndirs; d++)
         if ((rc = kb_mgr_load_dir(m, d, err, errlen)) != 0)
             goto out;
+    if (base && (rc = kb_flusher_new(&m->flusher, base)) != 0) {
+        kb_errf(err, errlen, "Failed to start the log flusher thread: %s", kb_log_strerror(rc));
+        goto out;
+    }
     *out = m;
     m = NULL;
 out:
@@ -558,7 +598,7 @@ out:
     return rc;
 }
 
-int kb_log_mgr_open_cfg(kb_log_mgr **out, const kb_config *cfg, char *err, size_t errlen)
+int kb_log_mgr_open_cfg(kb_log_mgr **out, struct event_base *base, const kb_config *cfg, char *err, size_t errlen)
 {
     kb_topic_cfg tc;
     kb_log_cfg lc;
@@ -567,7 +607,8 @@ int kb_log_mgr_open_cfg(kb_log_mgr **out, const kb_config *cfg, char *err, size_
     kb_log_cfg_from_topic(&lc, &tc);
     if (cfg->n_log_dirs > INT32_MAX)
         return -EINVAL;
-    return kb_log_mgr_open(out, (const char *const *)cfg->log_dirs, (int)cfg->n_log_dirs, &lc, NULL, err, errlen);
+    return kb_log_mgr_open(out, base, (const char *const *)cfg->log_dirs, (int)cfg->n_log_dirs, &lc, NULL, err,
+                           errlen);
 }
 
 const kb_log_mgr_meta *kb_log_mgr_get_meta(const kb_log_mgr *m) { return &m->meta; }
@@ -673,12 +714,12 @@ int kb_log_mgr_delete(kb_log_mgr *m, kb_log *log)
     if (m->cap == 0 || !log)
         return KB_LOG_ENOENT;
     size_t i = kb_tab_slot(m, kb_log_topic(log), kb_log_partition(log));
-    if (m->slots[i] != log)
+    if (m->slots[i].log != log)
         return KB_LOG_ENOENT;
     int d = 0;
     while (d < m->ndirs && strcmp(kb_log_parent_dir(log), m->dirs[d].path) != 0)
         d++;
-    kb_tab_del_slot(m, i);
+    kb_tab_del_slot(m, i); /* a pending sync of the log finds no entry with its id: ignored */
     int rc = kb_log_delete(log);
     int r2 = d < m->ndirs ? kb_mgr_checkpoint_dir(m, d) : 0;
     return rc ? rc : r2;
@@ -700,12 +741,72 @@ int kb_log_mgr_retention_all(kb_log_mgr *m, int64_t now_ms)
     return first_err ? first_err : total;
 }
 
+/* A sync job of one log, from kb_mgr_sync_post to its completion on the loop. */
+typedef struct kb_mgr_sync {
+    kb_log_mgr *m;
+    uint64_t id;       /* the entry it was taken from */
+    int32_t partition;
+    kb_log_sync sync;  /* its descriptors went to the flusher: upto/gen/active remain */
+    char topic[];
+} kb_mgr_sync;
+
+/* Loop thread: the flusher finished the job of @ctx. The log may have been deleted (no entry)
+ * or deleted and created again (another id) meanwhile: then there is nothing to update. */
+static void kb_mgr_sync_done(void *ctx, int rc)
+{
+    kb_mgr_sync *c = ctx;
+    kb_mgr_ent *e = kb_tab_find(c->m, c->topic, c->partition);
+    if (e && e->id == c->id) {
+        e->syncing = false;
+        kb_log_sync_done(e->log, &c->sync, rc);
+        kz_debug(KB_MGR_COMP, "Flushed %s-%" PRId32 " up to offset %" PRId64 " (%s), recovery point %" PRId64,
+                 c->topic, c->partition, c->sync.upto, rc ? kb_log_strerror(rc) : "ok", kb_log_recovery_point(e->log));
+    }
+    free(c);
+}
+
+/* Hands the flush of @e's rolled segments (and of its active one with @include_active) to the
+ * flusher, unless a job of the log is already under way (the next call covers what this one
+ * would have). Returns 0 (also when there was nothing to flush) or a negative error. */
+static int kb_mgr_sync_post(kb_log_mgr *m, kb_mgr_ent *e, bool include_active)
+{
+    if (e->syncing)
+        return 0;
+    kb_log_sync sync;
+    int rc = kb_log_sync_begin(e->log, include_active, &sync);
+    if (rc <= 0)
+        return rc;
+    const char *topic = kb_log_topic(e->log);
+    size_t tl = strlen(topic);
+    kb_mgr_sync *c = malloc(sizeof *c + tl + 1);
+    if (!c) {
+        kb_log_sync_release(&sync);
+        return -ENOMEM;
+    }
+    *c = (kb_mgr_sync){ .m = m, .id = e->id, .partition = kb_log_partition(e->log), .sync = sync };
+    c->sync.fds = NULL;
+    c->sync.nfds = 0;
+    c->sync.dir_fd = -1;
+    memcpy(c->topic, topic, tl + 1);
+    if ((rc = kb_flusher_submit(m->flusher, sync.fds, sync.nfds, sync.dir_fd, kb_mgr_sync_done, free, c)) != 0) {
+        free(c); /* the flusher closed the descriptors */
+        return rc;
+    }
+    e->syncing = true;
+    return 0;
+}
+
 int kb_log_mgr_flush_due(kb_log_mgr *m, int64_t now_ms)
 {
-    int first_err = 0;
-    kb_log *log;
-    for (size_t it = 0; (log = kb_log_mgr_next(m, &it));) {
-        int rc = kb_log_flush_due(log, now_ms);
+    int first_err = 0, rc;
+    for (size_t i = 0; i < m->cap; i++) {
+        kb_mgr_ent *e = &m->slots[i];
+        if (!e->log)
+            continue;
+        if (!m->flusher)
+            rc = kb_log_flush_due(e->log, now_ms);
+        else
+            rc = kb_log_flush_is_due(e->log, now_ms) ? kb_mgr_sync_post(m, e, true) : 0;
         if (rc && !first_err)
             first_err = rc;
     }
@@ -715,21 +816,34 @@ int kb_log_mgr_flush_due(kb_log_mgr *m, int64_t now_ms)
 int kb_log_mgr_checkpoint(kb_log_mgr *m)
 {
     int first_err = 0, rc;
-    kb_log *log;
-    for (size_t it = 0; (log = kb_log_mgr_next(m, &it));)
-        if ((rc = kb_log_flush_rolled(log)) != 0 && !first_err)
+    for (size_t i = 0; i < m->cap; i++) {
+        kb_mgr_ent *e = &m->slots[i];
+        if (!e->log)
+            continue;
+        rc = m->flusher ? kb_mgr_sync_post(m, e, false) : kb_log_flush_rolled(e->log);
+        if (rc && !first_err)
             first_err = rc;
+    }
     for (int d = 0; d < m->ndirs; d++)
         if ((rc = kb_mgr_checkpoint_dir(m, d)) != 0 && !first_err)
             first_err = rc;
     return first_err;
 }
 
+kb_flusher *kb_log_mgr_flusher(const kb_log_mgr *m) { return m->flusher; }
+
 int kb_log_mgr_close(kb_log_mgr *m)
 {
     if (!m)
         return 0;
     int first_err = 0, rc;
+    if (m->flusher) {
+        /* Every queued sync finishes and reports (the recovery points it earned count), then
+         * the thread goes: what follows is synchronous. */
+        kb_flusher_drain(m->flusher);
+        kb_flusher_free(m->flusher);
+        m->flusher = NULL;
+    }
     bool *dirty = calloc((size_t)m->ndirs, sizeof *dirty);
     if (!dirty) {
         kb_mgr_free(m);
@@ -753,8 +867,8 @@ int kb_log_mgr_close(kb_log_mgr *m)
         }
     }
     for (size_t i = 0; i < m->cap; i++) {
-        kb_log_close(m->slots[i]);
-        m->slots[i] = NULL;
+        kb_log_close(m->slots[i].log);
+        m->slots[i] = (kb_mgr_ent){ 0 };
     }
     m->n = 0;
     for (int d = 0; d < m->ndirs; d++) {

@@ -5,7 +5,8 @@
  * headers are decoded from the window, and every length is bounded by the file size before
  * anything is read, so a corrupt length costs a rejected entry, never an over-read or a large
  * allocation. CRCs are computed by streaming the entry through the window.
- * Locality: the broker loop thread that owns the log. */
+ * Locality: the broker loop thread that owns the log (kb_segment_dup_fds hands out duplicates
+ * for syncing elsewhere). */
 #include "kb_log_segment.h"
 
 #include <errno.h>
@@ -683,6 +684,20 @@ int kb_segment_flush(kb_segment *s)
 }
 
 void kb_segment_start_writeback(kb_segment *s) { (void)sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
+
+int kb_segment_dup_fds(const kb_segment *s, int fds[3])
+{
+    const int src[3] = { s->fd, kb_index_fd(s->oidx), kb_index_fd(s->tidx) };
+    for (int i = 0; i < 3; i++) {
+        if ((fds[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 0)) < 0) {
+            int rc = -errno;
+            while (i-- > 0)
+                close(fds[i]);
+            return rc;
+        }
+    }
+    return 0;
+}
 
 /* "<path><suffix>" into @buf. */
 static int kb_suffixed(char *buf, size_t cap, const char *path, const char *suffix)

@@ -24,7 +24,9 @@
  * another with kb_segment_pin() and drops it with kb_segment_unpin() from the file segment's
  * cleanup callback. Deleting a segment renames or unlinks its files; the fds stay open until
  * the last reference goes.
- * Locality: the broker loop thread that owns the log. No I/O is ever done on other threads. */
+ * Locality: the broker loop thread that owns the log. The only I/O done elsewhere is the
+ * fdatasync of descriptors duplicated with kb_segment_dup_fds (the log manager's flusher
+ * thread); the segment itself is never touched off the loop thread. */
 #ifndef KB_LOG_SEGMENT_H
 #define KB_LOG_SEGMENT_H
 
@@ -151,6 +153,11 @@ int kb_segment_flush(kb_segment *s);
 /* Starts writeback of the .log without waiting (sync_file_range), so that a later flush is
  * short. Best effort. */
 void kb_segment_start_writeback(kb_segment *s);
+/* Duplicates (dup, close-on-exec) the descriptors of the .log, the .index and the .timeindex
+ * into @fds, in that order, so that another thread can fdatasync them while the segment lives
+ * on (or is deleted: the duplicates keep the files open). The caller closes them. Returns 0, or
+ * -errno with nothing left open. */
+int kb_segment_dup_fds(const kb_segment *s, int fds[3]);
 
 /* Renames the three files to "<name>.deleted" (asynchronous delete). Returns 0 or -errno. */
 int kb_segment_mark_deleted(kb_segment *s);

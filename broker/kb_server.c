@@ -368,7 +368,7 @@ kb_server *kb_server_new(struct event_base *base, kb_config *cfg, char *err, siz
     lc.file_delete_delay_ms = cfg->log_segment_delete_delay_ms;
     lc.cleanup_delete = (cfg->log_cleanup & KB_CLEANUP_DELETE) != 0;
     kb_log_mgr_meta meta;
-    if (kb_log_mgr_open(&s->logs, (const char *const *)cfg->log_dirs, (int)cfg->n_log_dirs, &lc, &meta,
+    if (kb_log_mgr_open(&s->logs, base, (const char *const *)cfg->log_dirs, (int)cfg->n_log_dirs, &lc, &meta,
                         err, errlen) != 0) {
         kb_server_free(s);
         return NULL;

@@ -7,7 +7,15 @@
  *  04 logs across dirs: placement by fewest partitions, get, delete, leftovers, duplicates
  *  05 clean shutdown: marker, exact checkpoint files, state restored; unclean: recovery
  *  06 per-topic configuration and retention of every log
- *  07 opening from a server.properties configuration */
+ *  07 opening from a server.properties configuration
+ *  08 background flush: a checkpoint only queues the rolled segments (the loop goes on while
+ *     the flusher thread holds them); the recovery point moves to the covered offset once the
+ *     job completed, and the next checkpoint writes it
+ *  09 a log deleted (and created again) while its flush is pending: the completion is ignored
+ *  10 a log truncated while its flush is pending: the recovery point stays
+ *  11 close drains the flusher's queue, then writes the clean-shutdown marker
+ *  12 a failed background sync: the log stops taking writes, no marker, recovery at open
+ *  13 flush.ms through the flusher (active segment included); flush.messages stays synchronous */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +26,7 @@
 
 #include "kb_checkpoint.h"
 #include "kb_config.h"
+#include "kb_flusher_test.h"
 #include "kb_log_mgr.h"
 #include "kb_log_test.h"
 #include "kz_log.h"
@@ -153,7 +162,7 @@ START_TEST(t02_meta)
     kb_log_cfg c = cfg_small();
     kb_log_mgr *m;
     kb_log_mgr_meta meta;
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 2, &c, &meta, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 2, &c, &meta, err, sizeof err), 0);
     ck_assert_int_eq(meta.ndirs_with_meta, 0);
     ck_assert_int_eq(meta.broker_id, -1);
     ck_assert_str_eq(meta.cluster_id, "");
@@ -175,7 +184,7 @@ START_TEST(t02_meta)
     free(t);
     ck_assert_int_eq(kb_log_mgr_close(m), 0);
 
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 2, &c, &meta, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 2, &c, &meta, err, sizeof err), 0);
     ck_assert_int_eq(meta.ndirs_with_meta, 2);
     ck_assert_int_eq(meta.broker_id, 7);
     ck_assert_str_eq(meta.cluster_id, "x7GvU0e1T9q2a_b-cdEfgh");
@@ -186,19 +195,19 @@ START_TEST(t02_meta)
     kz_log_set_level(KZ_LOG_FATAL);
     put_text(d2, "meta.properties", "#\n#Thu Jan 01 00:00:00 UTC 2026\nbroker.id=9\nversion=0\n"
                                     "cluster.id=x7GvU0e1T9q2a_b-cdEfgh\n");
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 2, &c, &meta, err, sizeof err), KB_LOG_EMETA);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 2, &c, &meta, err, sizeof err), KB_LOG_EMETA);
     ck_assert_ptr_nonnull(strstr(err, "BrokerMetadata is not consistent across log.dirs"));
     ck_assert_ptr_nonnull(strstr(err, d2));
     /* version 1 is KRaft's; a missing version is 0 */
     put_text(d2, "meta.properties", "version=1\nnode.id=7\ncluster.id=x7GvU0e1T9q2a_b-cdEfgh\n");
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 2, &c, &meta, err, sizeof err), KB_LOG_EMETA);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 2, &c, &meta, err, sizeof err), KB_LOG_EMETA);
     ck_assert_ptr_nonnull(strstr(err, "Found unexpected version"));
     put_text(d2, "meta.properties", "broker.id=7\ncluster.id=x7GvU0e1T9q2a_b-cdEfgh\n");
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 2, &c, &meta, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 2, &c, &meta, err, sizeof err), 0);
     ck_assert_int_eq(meta.broker_id, 7);
     ck_assert_int_eq(kb_log_mgr_close(m), 0);
     put_text(d2, "meta.properties", "broker.id=seven\n");
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 2, &c, &meta, err, sizeof err), KB_LOG_EMETA);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 2, &c, &meta, err, sizeof err), KB_LOG_EMETA);
     kz_log_set_level(KZ_LOG_INFO);
     rmtree(d1);
     rmtree(d2);
@@ -213,10 +222,10 @@ START_TEST(t03_lock)
     const char *dirs[2] = { d1, d2 };
     kb_log_cfg c = cfg_small();
     kb_log_mgr *m, *m2;
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 2, &c, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 2, &c, NULL, err, sizeof err), 0);
     ck_assert(tb_exists(tb_path(want, d1, ".lock")));
     kz_log_set_level(KZ_LOG_FATAL);
-    ck_assert_int_eq(kb_log_mgr_open(&m2, dirs + 1, 1, &c, NULL, err, sizeof err), KB_LOG_ELOCKED);
+    ck_assert_int_eq(kb_log_mgr_open(&m2, NULL, dirs + 1, 1, &c, NULL, err, sizeof err), KB_LOG_ELOCKED);
     snprintf(want, sizeof want, "Failed to acquire lock on file .lock in %s. A Kafka instance in another process "
              "or thread is using this directory.", kb_log_mgr_dir(m, 1));
     ck_assert_str_eq(err, want);
@@ -226,14 +235,14 @@ START_TEST(t03_lock)
     if (pid == 0) {
         char e2[512];
         kb_log_mgr *mc;
-        _exit(kb_log_mgr_open(&mc, dirs, 1, &c, NULL, e2, sizeof e2) == KB_LOG_ELOCKED ? 0 : 1);
+        _exit(kb_log_mgr_open(&mc, NULL, dirs, 1, &c, NULL, e2, sizeof e2) == KB_LOG_ELOCKED ? 0 : 1);
     }
     int st;
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     kz_log_set_level(KZ_LOG_INFO);
     ck_assert_int_eq(kb_log_mgr_close(m), 0);
-    ck_assert_int_eq(kb_log_mgr_open(&m2, dirs + 1, 1, &c, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m2, NULL, dirs + 1, 1, &c, NULL, err, sizeof err), 0);
     ck_assert_int_eq(kb_log_mgr_close(m2), 0);
     rmtree(d1);
     rmtree(d2);
@@ -248,7 +257,7 @@ START_TEST(t04_logs)
     const char *dirs[2] = { d1, d2 };
     kb_log_cfg c = cfg_small();
     kb_log_mgr *m;
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 2, &c, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 2, &c, NULL, err, sizeof err), 0);
     static const struct {
         const char *topic;
         int32_t part;
@@ -309,7 +318,7 @@ START_TEST(t04_logs)
     snprintf(p, sizeof p, "%s/lost+found", d1);
     ck_assert_int_eq(mkdir(p, 0755), 0);
     kz_log_set_level(KZ_LOG_ERROR);
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 2, &c, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 2, &c, NULL, err, sizeof err), 0);
     ck_assert_uint_eq(kb_log_mgr_count(m), 4);
     ck_assert(!tb_exists(tb_path(p, d1, "t-7.0123456789abcdef0123456789abcdef-delete")));
     ck_assert(tb_exists(tb_path(p, d1, "lost+found")));
@@ -340,7 +349,7 @@ START_TEST(t04_logs)
     snprintf(p, sizeof p, "%s/t-0", d2);
     ck_assert_int_eq(mkdir(p, 0755), 0);
     kz_log_set_level(KZ_LOG_FATAL);
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 2, &c, NULL, err, sizeof err), KB_LOG_EDUP);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 2, &c, NULL, err, sizeof err), KB_LOG_EDUP);
     ck_assert_ptr_nonnull(strstr(err, "Duplicate log directories for t-0"));
     kz_log_set_level(KZ_LOG_INFO);
     rmtree(d1);
@@ -355,7 +364,7 @@ START_TEST(t05_shutdown)
     const char *dirs[1] = { d };
     kb_log_cfg c = cfg_small();
     kb_log_mgr *m;
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 1, &c, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 1, &c, NULL, err, sizeof err), 0);
     ck_assert(!kb_log_mgr_dir_was_clean(m, 0));
     kb_log *a, *b;
     ck_assert_int_eq(kb_log_mgr_get_or_create(m, "t", 1, &a, err, sizeof err), 0);
@@ -393,7 +402,7 @@ START_TEST(t05_shutdown)
     ck_assert_str_eq(t, "0\n2\nt 0 3\nt 1 20\n");
     free(t);
 
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 1, &c, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 1, &c, NULL, err, sizeof err), 0);
     ck_assert(kb_log_mgr_dir_was_clean(m, 0));
     ck_assert(!tb_exists(tb_path(p, d, ".kafka_cleanshutdown")));
     a = kb_log_mgr_get(m, "t", 1);
@@ -420,7 +429,7 @@ START_TEST(t05_shutdown)
     close(fd);
     kz_wr_free(&w);
     kz_log_set_level(KZ_LOG_ERROR);
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 1, &c, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 1, &c, NULL, err, sizeof err), 0);
     kz_log_set_level(KZ_LOG_INFO);
     ck_assert(!kb_log_mgr_dir_was_clean(m, 0));
     a = kb_log_mgr_get(m, "t", 1);
@@ -438,7 +447,7 @@ START_TEST(t06_topic_cfg)
     const char *dirs[1] = { d };
     kb_log_cfg c = cfg_small();
     kb_log_mgr *m;
-    ck_assert_int_eq(kb_log_mgr_open(&m, dirs, 1, &c, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 1, &c, NULL, err, sizeof err), 0);
     kb_log *t0, *u0, *t1;
     ck_assert_int_eq(kb_log_mgr_get_or_create(m, "t", 0, &t0, err, sizeof err), 0);
     ck_assert_int_eq(kb_log_mgr_get_or_create(m, "u", 0, &u0, err, sizeof err), 0);
@@ -489,7 +498,7 @@ START_TEST(t07_open_cfg)
     kz_log_set_level(KZ_LOG_ERROR);
     ck_assert_msg(kb_config_load_mem(&bc, text, strlen(text), "test", err, sizeof err) == 0, "%s", err);
     kb_log_mgr *m;
-    ck_assert_msg(kb_log_mgr_open_cfg(&m, &bc, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb_log_mgr_open_cfg(&m, NULL, &bc, err, sizeof err) == 0, "%s", err);
     kz_log_set_level(KZ_LOG_INFO);
     ck_assert_int_eq(kb_log_mgr_ndirs(m), 2);
     char p[PATH_MAX];
@@ -509,6 +518,332 @@ START_TEST(t07_open_cfg)
 }
 END_TEST
 
+/* ------------------------------------------------------ background flushing */
+
+/* A manager over the one directory @d whose flusher runs on @base, with the recorder @r as
+ * its sync function. */
+static kb_log_mgr *open_bg(const char *d, struct event_base *base, const kb_log_cfg *c, sync_rec *r)
+{
+    const char *dirs[1] = { d };
+    char err[512];
+    kb_log_mgr *m;
+    ck_assert_msg(kb_log_mgr_open(&m, base, dirs, 1, c, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_ptr_nonnull(kb_log_mgr_flusher(m));
+    kb_flusher_set_sync_fn(kb_log_mgr_flusher(m), sr_sync, r);
+    return m;
+}
+
+static kb_log *mklog(kb_log_mgr *m, const char *topic, int nbatches)
+{
+    char err[512];
+    kb_log *l;
+    ck_assert_int_eq(kb_log_mgr_get_or_create(m, topic, 0, &l, err, sizeof err), 0);
+    for (int i = 0; i < nbatches; i++)
+        app(l, 2, 100 + i);
+    return l;
+}
+
+static int64_t active_base(const kb_log *l) { return kb_segment_base(kb_log_segment_at(l, kb_log_num_segments(l) - 1)); }
+
+/* Asserts that the recorder saw exactly the .log/.index/.timeindex of segments [from, to) of
+ * @l (in order) and then its directory, all off the main thread, starting at call @at. */
+static void assert_synced(sync_rec *r, int at, const kb_log *l, size_t from, size_t to)
+{
+    static const char *const sfx[3] = { ".log", ".index", ".timeindex" };
+    char p[PATH_MAX];
+    for (size_t i = from; i < to; i++)
+        for (int k = 0; k < 3; k++) {
+            tb_seg(p, kb_log_dir(l), kb_segment_base(kb_log_segment_at(l, i)), sfx[k]);
+            int want = at + (int)(i - from) * 3 + k;
+            int got = sr_find_from(r, p, at);
+            ck_assert_msg(got == want, "%s synced as call %d, expected %d", p, got, want);
+        }
+    int dir_at = at + (int)(to - from) * 3;
+    ck_assert_int_eq(sr_find_from(r, kb_log_dir(l), at), dir_at);
+    ck_assert_int_ge(sr_count(r), dir_at + 1);
+    ck_assert(r->calls[dir_at].dir && r->calls[dir_at].is_dir);
+    for (int i = at; i <= dir_at; i++)
+        ck_assert(!r->calls[i].on_main);
+}
+
+static void assert_rp_file(const char *d, const char *want)
+{
+    char *t = text_of(d, "recovery-point-offset-checkpoint");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_str_eq(t, want);
+    free(t);
+}
+
+START_TEST(t08_bg_checkpoint)
+{
+    char d[64], p[PATH_MAX], want[128];
+    mktmp(d);
+    struct event *tick;
+    struct event_base *base = ut_base_new(&tick);
+    kb_log_cfg c = cfg_small();
+    sync_rec r;
+    sr_init(&r);
+    r.hold = true;
+    kb_log_mgr *m = open_bg(d, base, &c, &r);
+    kb_flusher *f = kb_log_mgr_flusher(m);
+    kb_log *a = mklog(m, "t", 10);
+    size_t nseg = kb_log_num_segments(a);
+    ck_assert_uint_gt(nseg, 2);
+    int64_t act = active_base(a);
+    ck_assert_int_eq(kb_log_recovery_point(a), 0);
+
+    /* the checkpoint returns while the flusher thread is held inside the sync: the loop never
+     * waits on it, and writes the recovery point as it is */
+    ck_assert_int_eq(kb_log_mgr_checkpoint(m), 0);
+    ck_assert_uint_eq(kb_flusher_pending(f), 1);
+    ck_assert_int_eq(kb_log_recovery_point(a), 0);
+    assert_rp_file(d, "0\n1\nt 0 0\n");
+    sr_wait_entered(&r, 1);
+    /* more rolls meanwhile; a second checkpoint queues nothing while the log has a job */
+    for (int i = 0; i < 5; i++)
+        app(a, 2, 200 + i);
+    ck_assert_int_gt(active_base(a), act);
+    ck_assert_int_eq(kb_log_mgr_checkpoint(m), 0);
+    ck_assert_uint_eq(kb_flusher_pending(f), 1);
+    ut_spin(base, 30);
+    ck_assert_int_eq(kb_log_recovery_point(a), 0);
+    assert_rp_file(d, "0\n1\nt 0 0\n");
+
+    /* released: the completion comes through the loop, the recovery point is what the job
+     * covered (the active base of the time), not the current active base */
+    sr_set_hold(&r, false);
+    UT_WAIT_FOR(base, kb_flusher_pending(f) == 0, 5000);
+    ck_assert_int_eq(kb_log_recovery_point(a), act);
+    ck_assert_int_eq(sr_count(&r), (int)(nseg - 1) * 3 + 1);
+    assert_synced(&r, 0, a, 0, nseg - 1);
+    ck_assert_int_eq(sr_find(&r, tb_seg(p, kb_log_dir(a), act, ".log")), -1); /* then active: not synced */
+
+    /* the next checkpoint writes it and queues the segments rolled since */
+    size_t nseg2 = kb_log_num_segments(a);
+    int64_t act2 = active_base(a);
+    ck_assert_int_eq(kb_log_mgr_checkpoint(m), 0);
+    snprintf(want, sizeof want, "0\n1\nt 0 %lld\n", (long long)act);
+    assert_rp_file(d, want);
+    ck_assert_uint_eq(kb_flusher_pending(f), 1);
+    UT_WAIT_FOR(base, kb_flusher_pending(f) == 0, 5000);
+    ck_assert_int_eq(kb_log_recovery_point(a), act2);
+    assert_synced(&r, (int)(nseg - 1) * 3 + 1, a, nseg - 1, nseg2 - 1);
+    ck_assert_int_eq(kb_log_mgr_checkpoint(m), 0);
+    ck_assert_uint_eq(kb_flusher_pending(f), 0); /* nothing rolled since */
+    snprintf(want, sizeof want, "0\n1\nt 0 %lld\n", (long long)act2);
+    assert_rp_file(d, want);
+
+    ck_assert_int_eq(kb_log_mgr_close(m), 0);
+    ck_assert(tb_exists(tb_path(p, d, ".kafka_cleanshutdown")));
+    sr_destroy(&r);
+    ut_base_free(base, tick);
+    rmtree(d);
+}
+END_TEST
+
+START_TEST(t09_bg_delete_pending)
+{
+    char d[64], p[PATH_MAX];
+    mktmp(d);
+    struct event *tick;
+    struct event_base *base = ut_base_new(&tick);
+    kb_log_cfg c = cfg_small();
+    sync_rec r;
+    sr_init(&r);
+    r.hold = true;
+    kb_log_mgr *m = open_bg(d, base, &c, &r);
+    kb_flusher *f = kb_log_mgr_flusher(m);
+    kb_log *a = mklog(m, "t", 10), *b = mklog(m, "u", 10);
+    size_t na = kb_log_num_segments(a), nb = kb_log_num_segments(b);
+    int64_t bact = active_base(b);
+    ck_assert_int_eq(kb_log_mgr_checkpoint(m), 0);
+    ck_assert_uint_eq(kb_flusher_pending(f), 2);
+    sr_wait_entered(&r, 1);
+
+    /* t-0 goes while its job is queued or running, and a new t-0 takes its place with data */
+    ck_assert_int_eq(kb_log_mgr_delete(m, a), 0);
+    ck_assert(!tb_exists(tb_path(p, d, "t-0")));
+    kb_log *a2 = mklog(m, "t", 2);
+    ck_assert_int_eq(kb_log_end_offset(a2), 4);
+    ck_assert_int_eq(kb_log_recovery_point(a2), 0);
+
+    sr_set_hold(&r, false);
+    UT_WAIT_FOR(base, kb_flusher_pending(f) == 0, 5000);
+    /* both jobs ran to the end (the deleted files through their duplicates) */
+    ck_assert_int_eq(sr_count(&r), (int)(na - 1 + nb - 1) * 3 + 2);
+    /* the old t-0's result (an offset above 4) did not reach the new log */
+    ck_assert_int_eq(kb_log_recovery_point(a2), 0);
+    ck_assert_int_eq(kb_log_recovery_point(b), bact);
+    ck_assert_ptr_eq(kb_log_mgr_get(m, "t", 0), a2);
+    ck_assert_int_eq(kb_log_mgr_close(m), 0);
+    sr_destroy(&r);
+    ut_base_free(base, tick);
+    rmtree(d);
+}
+END_TEST
+
+START_TEST(t10_bg_truncate_pending)
+{
+    char d[64];
+    mktmp(d);
+    struct event *tick;
+    struct event_base *base = ut_base_new(&tick);
+    kb_log_cfg c = cfg_small();
+    sync_rec r;
+    sr_init(&r);
+    r.hold = true;
+    kb_log_mgr *m = open_bg(d, base, &c, &r);
+    kb_flusher *f = kb_log_mgr_flusher(m);
+    kb_log *a = mklog(m, "t", 10);
+    int64_t act = active_base(a);
+    ck_assert_int_eq(kb_log_mgr_checkpoint(m), 0);
+    sr_wait_entered(&r, 1);
+    /* a follower truncation below the covered offset, then new (unsynced) data past it */
+    ck_assert_int_eq(kb_log_truncate_to(a, 3), 0);
+    ck_assert_int_eq(kb_log_end_offset(a), 2);
+    for (int i = 0; i < 10; i++)
+        app(a, 2, 300 + i);
+    ck_assert_int_gt(kb_log_end_offset(a), act);
+    sr_set_hold(&r, false);
+    UT_WAIT_FOR(base, kb_flusher_pending(f) == 0, 5000);
+    ck_assert_int_eq(kb_log_recovery_point(a), 0);
+    ck_assert_int_eq(kb_log_error(a), 0);
+    /* the next round covers the new segments */
+    int64_t act2 = active_base(a);
+    ck_assert_int_eq(kb_log_mgr_checkpoint(m), 0);
+    UT_WAIT_FOR(base, kb_flusher_pending(f) == 0, 5000);
+    ck_assert_int_eq(kb_log_recovery_point(a), act2);
+    ck_assert_int_eq(kb_log_mgr_close(m), 0);
+    sr_destroy(&r);
+    ut_base_free(base, tick);
+    rmtree(d);
+}
+END_TEST
+
+START_TEST(t11_bg_close_drains)
+{
+    char d[64], p[PATH_MAX], err[512], want[128];
+    mktmp(d);
+    struct event *tick;
+    struct event_base *base = ut_base_new(&tick);
+    kb_log_cfg c = cfg_small();
+    sync_rec r;
+    sr_init(&r);
+    r.delay_ms = 20;
+    kb_log_mgr *m = open_bg(d, base, &c, &r);
+    kb_log *a = mklog(m, "t", 10), *b = mklog(m, "u", 10);
+    size_t na = kb_log_num_segments(a), nb = kb_log_num_segments(b);
+    ck_assert_int_eq(kb_log_mgr_checkpoint(m), 0);
+    ck_assert_uint_eq(kb_flusher_pending(kb_log_mgr_flusher(m)), 2);
+    int before = sr_count(&r);
+    ck_assert_int_lt(before, (int)(na - 1 + nb - 1) * 3 + 2); /* still at work */
+    ck_assert_int_eq(kb_log_mgr_close(m), 0);
+    /* every queued sync ran before the thread went; the rest was synchronous */
+    ck_assert_int_eq(sr_count(&r), (int)(na - 1 + nb - 1) * 3 + 2);
+    ck_assert(tb_exists(tb_path(p, d, ".kafka_cleanshutdown")));
+    assert_rp_file(d, "0\n2\nt 0 20\nu 0 20\n");
+
+    const char *dirs[1] = { d };
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 1, &c, NULL, err, sizeof err), 0);
+    ck_assert(kb_log_mgr_dir_was_clean(m, 0));
+    ck_assert_ptr_null(kb_log_mgr_flusher(m));
+    a = kb_log_mgr_get(m, "t", 0);
+    ck_assert_int_eq(kb_log_end_offset(a), 20);
+    ck_assert_int_eq(kb_log_recovery_point(a), 20);
+    ck_assert_int_eq(kb_log_mgr_close(m), 0);
+    snprintf(want, sizeof want, "0\n2\nt 0 20\nu 0 20\n");
+    assert_rp_file(d, want);
+    sr_destroy(&r);
+    ut_base_free(base, tick);
+    rmtree(d);
+}
+END_TEST
+
+START_TEST(t12_bg_sync_error)
+{
+    char d[64], p[PATH_MAX], err[512];
+    mktmp(d);
+    struct event *tick;
+    struct event_base *base = ut_base_new(&tick);
+    kb_log_cfg c = cfg_small();
+    sync_rec r;
+    sr_init(&r);
+    r.fail_at = 0;
+    r.fail_rc = -EIO;
+    kz_log_set_level(KZ_LOG_FATAL);
+    kb_log_mgr *m = open_bg(d, base, &c, &r);
+    kb_log *a = mklog(m, "t", 10), *b = mklog(m, "u", 1);
+    ck_assert_int_eq(kb_log_mgr_checkpoint(m), 0);
+    UT_WAIT_FOR(base, kb_flusher_pending(kb_log_mgr_flusher(m)) == 0, 5000);
+    ck_assert_int_eq(kb_log_recovery_point(a), 0);
+    ck_assert_int_eq(kb_log_error(a), -EIO);
+    kz_wr w = KZ_WR_INIT;
+    tb_batch(&w, 0, 1, 500, 1, 30, 'z');
+    ck_assert_int_eq(kb_log_append(a, w.base, w.len, 1, 500, NULL), -EIO);
+    kz_wr_free(&w);
+    ck_assert_int_eq(kb_log_end_offset(a), 20);
+    app(b, 1, 600); /* the other log is fine */
+    ck_assert_int_eq(kb_log_mgr_checkpoint(m), -EIO);
+    assert_rp_file(d, "0\n2\nt 0 0\nu 0 0\n");
+    ck_assert_int_eq(kb_log_mgr_close(m), -EIO);
+    ck_assert(!tb_exists(tb_path(p, d, ".kafka_cleanshutdown")));
+
+    /* the next open recovers from the recovery point that was written */
+    const char *dirs[1] = { d };
+    ck_assert_int_eq(kb_log_mgr_open(&m, NULL, dirs, 1, &c, NULL, err, sizeof err), 0);
+    kz_log_set_level(KZ_LOG_INFO);
+    ck_assert(!kb_log_mgr_dir_was_clean(m, 0));
+    ck_assert_int_eq(kb_log_end_offset(kb_log_mgr_get(m, "t", 0)), 20);
+    ck_assert_int_eq(kb_log_end_offset(kb_log_mgr_get(m, "u", 0)), 3);
+    ck_assert_int_eq(kb_log_mgr_close(m), 0);
+    sr_destroy(&r);
+    ut_base_free(base, tick);
+    rmtree(d);
+}
+END_TEST
+
+START_TEST(t13_bg_flush_ms)
+{
+    char d[64], p[PATH_MAX];
+    mktmp(d);
+    struct event *tick;
+    struct event_base *base = ut_base_new(&tick);
+    kb_log_cfg c = cfg_small();
+    c.flush_ms = 1000;
+    sync_rec r;
+    sr_init(&r);
+    kb_log_mgr *m = open_bg(d, base, &c, &r);
+    kb_flusher *f = kb_log_mgr_flusher(m);
+    kb_log *a = mklog(m, "t", 3);
+    ck_assert_uint_eq(kb_log_num_segments(a), 1);
+    ck_assert_int_eq(kb_log_mgr_flush_due(m, kz_wall_ms()), 0); /* not yet due */
+    ck_assert_uint_eq(kb_flusher_pending(f), 0);
+    ck_assert_int_eq(kb_log_mgr_flush_due(m, kz_wall_ms() + 2000), 0);
+    ck_assert_uint_eq(kb_flusher_pending(f), 1);
+    ck_assert_int_eq(kb_log_recovery_point(a), 0);
+    UT_WAIT_FOR(base, kb_flusher_pending(f) == 0, 5000);
+    ck_assert_int_eq(kb_log_recovery_point(a), 6);
+    assert_synced(&r, 0, a, 0, 1); /* the active segment */
+    ck_assert_int_eq(kb_log_mgr_flush_due(m, kz_wall_ms() + 2000), 0); /* nothing unflushed */
+    ck_assert_uint_eq(kb_flusher_pending(f), 0);
+
+    /* flush.messages: the append that crosses it flushes before returning, on this thread */
+    kb_log_cfg fm = c;
+    fm.flush_messages = 2;
+    ck_assert_int_eq(kb_log_mgr_set_topic_cfg(m, "t", &fm), 0);
+    int before = sr_count(&r);
+    app(a, 2, 700);
+    ck_assert_int_eq(kb_log_recovery_point(a), 8);
+    ck_assert_uint_eq(kb_flusher_pending(f), 0);
+    ck_assert_int_eq(sr_count(&r), before);
+    ck_assert_int_eq(kb_log_mgr_close(m), 0);
+    ck_assert(tb_exists(tb_path(p, d, ".kafka_cleanshutdown")));
+    sr_destroy(&r);
+    ut_base_free(base, tick);
+    rmtree(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log_mgr");
@@ -521,6 +856,12 @@ int main(void)
     tcase_add_test(tc, t05_shutdown);
     tcase_add_test(tc, t06_topic_cfg);
     tcase_add_test(tc, t07_open_cfg);
+    tcase_add_test(tc, t08_bg_checkpoint);
+    tcase_add_test(tc, t09_bg_delete_pending);
+    tcase_add_test(tc, t10_bg_truncate_pending);
+    tcase_add_test(tc, t11_bg_close_drains);
+    tcase_add_test(tc, t12_bg_sync_error);
+    tcase_add_test(tc, t13_bg_flush_ms);
     suite_add_tcase(s, tc);
     return ut_run(s);
 }
