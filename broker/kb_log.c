@@ -491,8 +491,10 @@ static int kb_log_roll(kb_log *log, int64_t base, int64_t now_ms)
         kb_segment_unpin(s);
         return rc;
     }
+    /* No writeback is started here: on a busy disk even starting it
+     * (sync_file_range) blocks the loop; the flusher thread syncs rolled
+     * segments at the next checkpoint. */
     kb_segment_deactivate(old);
-    kb_segment_start_writeback(old);
     return 0;
 }
 

@@ -683,7 +683,6 @@ int kb_segment_flush(kb_segment *s)
     return rc ? rc : kb_index_flush(s->tidx);
 }
 
-void kb_segment_start_writeback(kb_segment *s) { (void)sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
 
 int kb_segment_dup_fds(const kb_segment *s, int fds[3])
 {

@@ -150,9 +150,6 @@ int64_t kb_segment_truncate_to(kb_segment *s, int64_t offset);
 
 /* fsync of the .log and both indexes. */
 int kb_segment_flush(kb_segment *s);
-/* Starts writeback of the .log without waiting (sync_file_range), so that a later flush is
- * short. Best effort. */
-void kb_segment_start_writeback(kb_segment *s);
 /* Duplicates (dup, close-on-exec) the descriptors of the .log, the .index and the .timeindex
  * into @fds, in that order, so that another thread can fdatasync them while the segment lives
  * on (or is deleted: the duplicates keep the files open). The caller closes them. Returns 0, or
