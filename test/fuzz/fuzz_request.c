@@ -61,6 +61,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/sockios.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -311,7 +312,19 @@ static void fz_open(fz_client *c, int64_t t0)
     size_t before = s->nconns;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     FZ_CHECK(c->fd >= 0, "socket: %s", strerror(errno));
-    FZ_CHECK(connect(c->fd, (struct sockaddr *)&fz_addr, sizeof fz_addr) == 0, "connect: %s", strerror(errno));
+    /* libFuzzer's timer signals may interrupt a blocking connect; the
+     * connection then completes in the background: wait for it. */
+    int crc = connect(c->fd, (struct sockaddr *)&fz_addr, sizeof fz_addr);
+    if (crc != 0 && errno == EINTR) {
+        struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+        int err = 0;
+        socklen_t el = sizeof err;
+        while (poll(&pfd, 1, 1000) < 0 && errno == EINTR)
+            ;
+        crc = getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0 ? 0 : -1;
+        errno = err;
+    }
+    FZ_CHECK(crc == 0, "connect: %s", strerror(errno));
     FZ_CHECK(fcntl(c->fd, F_SETFL, O_NONBLOCK) == 0, "fcntl");
     struct linger lg = { 1, 0 }; /* close() sends RST: no TIME_WAIT */
     setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
