@@ -25,6 +25,7 @@ typedef struct kb_fl_job {
     int *fds;
     size_t nfds;
     int dir_fd;
+    kb_flusher_work_fn *work; /* instead of syncing descriptors */
     int rc;
     kb_flusher_done_fn *done;
     kb_flusher_drop_fn *drop;
@@ -90,6 +91,10 @@ static void kb_fl_on_drop(void *arg)
  * them, and records the first error. */
 static void kb_fl_run(kb_fl_job *j, kb_flusher_sync_fn *sync, void *sync_ctx)
 {
+    if (j->work) {
+        j->rc = j->work(j->ctx);
+        return;
+    }
     int rc = 0, r;
     for (size_t i = 0; i < j->nfds; i++)
         if ((r = sync(sync_ctx, j->fds[i], false)) != 0 && !rc)
@@ -174,6 +179,20 @@ int kb_flusher_new(kb_flusher **out, struct event_base *base)
     return 0;
 }
 
+/* Loop thread: queues @j for the thread. */
+static void kb_fl_enqueue(kb_flusher *f, kb_fl_job *j)
+{
+    f->submitted++;
+    pthread_mutex_lock(&f->mu);
+    if (f->tail)
+        f->tail->next = j;
+    else
+        f->head = j;
+    f->tail = j;
+    pthread_cond_signal(&f->work_cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
 int kb_flusher_submit(kb_flusher *f, int *fds, size_t nfds, int dir_fd, kb_flusher_done_fn *done,
                       kb_flusher_drop_fn *drop, void *ctx)
 {
@@ -187,15 +206,18 @@ int kb_flusher_submit(kb_flusher *f, int *fds, size_t nfds, int dir_fd, kb_flush
         return -ENOMEM;
     }
     *j = (kb_fl_job){ .f = f, .fds = fds, .nfds = nfds, .dir_fd = dir_fd, .done = done, .drop = drop, .ctx = ctx };
-    f->submitted++;
-    pthread_mutex_lock(&f->mu);
-    if (f->tail)
-        f->tail->next = j;
-    else
-        f->head = j;
-    f->tail = j;
-    pthread_cond_signal(&f->work_cv);
-    pthread_mutex_unlock(&f->mu);
+    kb_fl_enqueue(f, j);
+    return 0;
+}
+
+int kb_flusher_run(kb_flusher *f, kb_flusher_work_fn *work, kb_flusher_done_fn *done,
+                   kb_flusher_drop_fn *drop, void *ctx)
+{
+    kb_fl_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -ENOMEM;
+    *j = (kb_fl_job){ .f = f, .dir_fd = -1, .work = work, .done = done, .drop = drop, .ctx = ctx };
+    kb_fl_enqueue(f, j);
     return 0;
 }
 

@@ -51,6 +51,14 @@ int kb_flusher_new(kb_flusher **out, struct event_base *base);
 int kb_flusher_submit(kb_flusher *f, int *fds, size_t nfds, int dir_fd, kb_flusher_done_fn *done,
                       kb_flusher_drop_fn *drop, void *ctx);
 
+/* Work to run on the thread, after every job queued before it (same queue, same order):
+ * returns 0 or -errno, handed to @done on the loop thread like a sync job's result. Used for
+ * the checkpoint files, which are written durably (fsync) and so must not block the loop.
+ * Returns 0 or -ENOMEM (then nothing runs and @ctx stays the caller's). */
+typedef int kb_flusher_work_fn(void *ctx);
+int kb_flusher_run(kb_flusher *f, kb_flusher_work_fn *work, kb_flusher_done_fn *done,
+                   kb_flusher_drop_fn *drop, void *ctx);
+
 /* Waits until every job submitted so far has been synced, then runs the completions that are
  * waiting (on this thread). Returns how many ran. Not from inside a completion. */
 size_t kb_flusher_drain(kb_flusher *f);

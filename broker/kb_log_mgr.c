@@ -17,7 +17,8 @@
  * flush.messages stays synchronous, inside the append that crosses it (as in Kafka, where
  * the producing request waits for that flush). Closing drains the flusher, joins it, and
  * flushes the rest synchronously before writing the clean-shutdown marker.
- * Locality: the broker loop thread (the flusher thread only sees descriptors). */
+ * Locality: the broker loop thread (the flusher thread only sees descriptors and its own
+ * copies of checkpoint contents). */
 #include "kb_log_mgr.h"
 
 #include <dirent.h>
@@ -668,13 +669,73 @@ int kb_log_mgr_get_or_create(kb_log_mgr *m, const char *topic, int32_t partition
 }
 
 /* Writes the recovery-point and log-start checkpoints of directory @d. */
+/* The three checkpoint files of one directory, as the flusher thread writes
+ * them: paths and entries are the job's own copies. */
+typedef struct kb_ckpt_job {
+    char path[3][PATH_MAX];
+    kb_ckpt_entry *v[3];
+    size_t n[3];
+} kb_ckpt_job;
+
+static void kb_ckpt_job_free(void *ctx)
+{
+    kb_ckpt_job *j = ctx;
+    for (int i = 0; i < 3; i++)
+        kb_checkpoint_free(j->v[i], j->n[i]);
+    free(j);
+}
+
+/* Either thread: writes the files in order (recovery points, log start offsets, high
+ * watermarks), each durably. */
+static int kb_ckpt_job_write(void *ctx)
+{
+    kb_ckpt_job *j = ctx;
+    for (int i = 0; i < 3; i++) {
+        int rc = kb_checkpoint_write(j->path[i], j->v[i], j->n[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void kb_ckpt_job_done(void *ctx, int rc)
+{
+    kb_ckpt_job *j = ctx;
+    if (rc)
+        kz_warn(KB_MGR_COMP, "Cannot write the checkpoint %s: %s", j->path[0], kb_log_strerror(rc));
+    kb_ckpt_job_free(j);
+}
+
+/* Copies @n borrowed entries (topics included) into *@out, sorted. */
+static int kb_ckpt_copy(const kb_ckpt_entry *src, size_t n, kb_ckpt_entry **out)
+{
+    *out = calloc(n ? n : 1, sizeof **out);
+    if (!*out)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        (*out)[i] = src[i];
+        if (!((*out)[i].topic = strdup(src[i].topic))) {
+            kb_checkpoint_free(*out, i);
+            *out = NULL;
+            return -ENOMEM;
+        }
+    }
+    kb_checkpoint_sort(*out, n);
+    return 0;
+}
+
+/* Writes the checkpoints of directory @d from the logs' current values: on the flusher
+ * thread when there is one (their fsync must not stall the loop; the thread's queue keeps
+ * the files in the order of the calls), else at once. */
 static int kb_mgr_checkpoint_dir(kb_log_mgr *m, int d)
 {
     int rc = 0;
-    size_t n = 0, nls = 0, nhw = 0;
-    kb_ckpt_entry *rp = calloc(m->n ? m->n : 1, sizeof *rp), *ls = calloc(m->n ? m->n : 1, sizeof *ls);
-    kb_ckpt_entry *hw = calloc(m->n ? m->n : 1, sizeof *hw);
-    if (!rp || !ls || !hw) {
+    size_t n[3] = { 0, 0, 0 };
+    kb_ckpt_entry *e[3];
+    for (int i = 0; i < 3; i++)
+        e[i] = calloc(m->n ? m->n : 1, sizeof *e[i]);
+    kb_ckpt_job *j = calloc(1, sizeof *j);
+    if (!e[0] || !e[1] || !e[2] || !j) {
         rc = -ENOMEM;
         goto out;
     }
@@ -682,30 +743,34 @@ static int kb_mgr_checkpoint_dir(kb_log_mgr *m, int d)
     for (size_t it = 0; (log = kb_log_mgr_next(m, &it));) {
         if (strcmp(kb_log_parent_dir(log), m->dirs[d].path) != 0)
             continue;
-        /* entries borrow the topic strings of the logs */
-        rp[n++] = (kb_ckpt_entry){ (char *)kb_log_topic(log), kb_log_partition(log), kb_log_recovery_point(log) };
+        /* entries borrow the topic strings of the logs until copied below */
+        char *t = (char *)kb_log_topic(log);
+        int32_t p = kb_log_partition(log);
+        e[0][n[0]++] = (kb_ckpt_entry){ t, p, kb_log_recovery_point(log) };
         if (kb_log_start_offset(log) > kb_segment_base(kb_log_segment_at(log, 0)))
-            ls[nls++] = (kb_ckpt_entry){ (char *)kb_log_topic(log), kb_log_partition(log), kb_log_start_offset(log) };
+            e[1][n[1]++] = (kb_ckpt_entry){ t, p, kb_log_start_offset(log) };
         if (kb_log_high_watermark(log) >= 0)
-            hw[nhw++] = (kb_ckpt_entry){ (char *)kb_log_topic(log), kb_log_partition(log), kb_log_high_watermark(log) };
+            e[2][n[2]++] = (kb_ckpt_entry){ t, p, kb_log_high_watermark(log) };
     }
-    kb_checkpoint_sort(rp, n);
-    kb_checkpoint_sort(ls, nls);
-    kb_checkpoint_sort(hw, nhw);
-    char path[PATH_MAX];
-    if ((rc = kz_fs_join(path, sizeof path, m->dirs[d].path, KB_RECOVERY_POINT_FILE)) != 0 ||
-        (rc = kb_checkpoint_write(path, rp, n)) != 0)
+    static const char *const names[3] = { KB_RECOVERY_POINT_FILE, KB_LOG_START_FILE,
+                                          KB_REPLICATION_OFFSET_FILE };
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        rc = kz_fs_join(j->path[i], sizeof j->path[i], m->dirs[d].path, names[i]);
+        if (rc == 0 && (rc = kb_ckpt_copy(e[i], n[i], &j->v[i])) == 0)
+            j->n[i] = n[i];
+    }
+    if (rc)
         goto out;
-    if ((rc = kz_fs_join(path, sizeof path, m->dirs[d].path, KB_LOG_START_FILE)) != 0 ||
-        (rc = kb_checkpoint_write(path, ls, nls)) != 0)
+    if (m->flusher && kb_flusher_run(m->flusher, kb_ckpt_job_write, kb_ckpt_job_done, kb_ckpt_job_free, j) == 0) {
+        j = NULL; /* the thread's now */
         goto out;
-    if ((rc = kz_fs_join(path, sizeof path, m->dirs[d].path, KB_REPLICATION_OFFSET_FILE)) != 0 ||
-        (rc = kb_checkpoint_write(path, hw, nhw)) != 0)
-        goto out;
+    }
+    rc = kb_ckpt_job_write(j);
 out:
-    free(rp);
-    free(ls);
-    free(hw);
+    for (int i = 0; i < 3; i++)
+        free(e[i]);
+    if (j)
+        kb_ckpt_job_free(j);
     return rc;
 }
 

@@ -136,6 +136,64 @@ START_TEST(t01_order)
 }
 END_TEST
 
+/* Work jobs (the checkpoint files): run on the thread, in queue order behind a held sync,
+ * their result reported like a sync's. */
+typedef struct work_ctx {
+    done_ctx dc;
+    int ran;
+    bool on_loop;
+    pthread_t loop;
+} work_ctx;
+
+static int work_fn(void *ctx)
+{
+    work_ctx *w = ctx;
+    w->ran++;
+    w->on_loop = pthread_equal(pthread_self(), w->loop);
+    return w->dc.id == 2 ? -EIO : 0;
+}
+
+static void work_done(void *ctx, int rc) { on_done(&((work_ctx *)ctx)->dc, rc); }
+
+START_TEST(t06_work_jobs)
+{
+    char d[64], pa[PATH_MAX];
+    mktmp_prefix(d, "kb_fl_");
+    struct event *tick;
+    struct event_base *base = ut_base_new(&tick);
+    kb_flusher *f;
+    ck_assert_int_eq(kb_flusher_new(&f, base), 0);
+    sync_rec r;
+    sr_init(&r);
+    r.hold = true;
+    kb_flusher_set_sync_fn(f, sr_sync, &r);
+    int a = mkfile(d, "a", pa);
+    done_log dl = { 0 };
+    done_ctx c0 = { &dl, 0 };
+    work_ctx w1 = { { &dl, 1 }, 0, true, pthread_self() }, w2 = { { &dl, 2 }, 0, true, pthread_self() };
+    ck_assert_int_eq(kb_flusher_submit(f, fdv(1, (int[]){ a }), 1, -1, on_done, on_drop, &c0), 0);
+    ck_assert_int_eq(kb_flusher_run(f, work_fn, work_done, NULL, &w1), 0);
+    ck_assert_int_eq(kb_flusher_run(f, work_fn, work_done, NULL, &w2), 0);
+    ck_assert_uint_eq(kb_flusher_pending(f), 3);
+    sr_wait_entered(&r, 1);
+    ut_spin(base, 30);
+    ck_assert_int_eq(w1.ran + w2.ran, 0); /* queued behind the held sync */
+    sr_set_hold(&r, false);
+    UT_WAIT_FOR(base, dl.n == 3, 5000);
+    ck_assert_int_eq(w1.ran, 1);
+    ck_assert_int_eq(w2.ran, 1);
+    ck_assert(!w1.on_loop && !w2.on_loop);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(dl.order[i], i);
+    ck_assert_int_eq(dl.rc[1], 0);
+    ck_assert_int_eq(dl.rc[2], -EIO);
+    kb_flusher_free(f);
+    sr_destroy(&r);
+    ut_base_free(base, tick);
+    rmtree(d);
+}
+END_TEST
+
 START_TEST(t02_error)
 {
     char d[64], p[PATH_MAX];
@@ -279,6 +337,7 @@ int main(void)
     tcase_add_test(tc, t03_free_with_queue);
     tcase_add_test(tc, t04_default_sync);
     tcase_add_test(tc, t05_drain_waits);
+    tcase_add_test(tc, t06_work_jobs);
     suite_add_tcase(s, tc);
     return ut_run(s);
 }
