@@ -168,13 +168,16 @@ static void kb_fetch_unlink(kb_server *s, kb_delayed_fetch *d)
     free(d);
 }
 
-/* Tries to answer @d; @final answers whatever there is. Returns true when answered. */
+/* Tries to answer @req; @final answers whatever there is. The response is built in @a: the
+ * request's own arena for the first attempt, a delayed fetch's scratch arena (emptied
+ * first) for the later ones. Returns true when answered. */
 static bool kb_fetch_try(kb_server *s, kb_req *req, const kz_FetchRequest *rq, int16_t ver, bool final,
                          kz_arena *a)
 {
     int64_t bytes;
     bool errors;
-    kz_arena_rewind(a);
+    if (a != &req->arena)
+        kz_arena_rewind(a);
     kz_FetchResponse *r = kb_fetch_build(s, a, rq, ver, &bytes, &errors);
     if (!r) {
         kb_req_close(req, "out of memory");
@@ -217,29 +220,22 @@ void kb_fetch_check_delayed(kb_server *s, kb_part *p)
 void kb_api_fetch(kb_server *s, kb_req *req, const void *body, int16_t ver)
 {
     const kz_FetchRequest *rq = body;
-    kb_delayed_fetch *d = calloc(1, sizeof *d);
-    if (!d) {
-        kb_req_close(req, "out of memory");
+    if (kb_fetch_try(s, req, rq, ver, rq->max_wait_ms <= 0, &req->arena))
         return;
-    }
-    /* Every attempt builds its response in d->scratch; the decoded request
-     * stays in req->arena until the answer. */
-    if (kb_fetch_try(s, req, rq, ver, rq->max_wait_ms <= 0, &d->scratch)) {
-        kz_arena_reset(&d->scratch);
+    /* Waiting: later attempts build their responses in d->scratch, emptied each time; the
+     * decoded request stays in req->arena until the answer. */
+    kb_delayed_fetch *d = calloc(1, sizeof *d);
+    if (d)
+        d->timer = evtimer_new(s->base, kb_fetch_on_timeout, d);
+    if (!d || !d->timer) {
         free(d);
+        kb_fetch_try(s, req, rq, ver, true, &req->arena);
         return;
     }
     d->s = s;
     d->req = req;
     d->rq = rq;
     d->ver = ver;
-    d->timer = evtimer_new(s->base, kb_fetch_on_timeout, d);
-    if (!d->timer) {
-        kb_fetch_try(s, req, rq, ver, true, &d->scratch);
-        kz_arena_reset(&d->scratch);
-        free(d);
-        return;
-    }
     int32_t w = rq->max_wait_ms;
     struct timeval tv = { w / 1000, (w % 1000) * 1000 };
     evtimer_add(d->timer, &tv);

@@ -49,7 +49,6 @@ static void kb_produce_reply(kb_delayed_produce *d, bool timed_out)
             if (d->required[k] >= 0 && timed_out)
                 tr->partition_responses.v[i].error_code = KB_ERR_REQUEST_TIMED_OUT;
     }
-    kb_req_reply(d->req, &kz_kmsg_ProduceResponse, d->ver, d->resp);
     for (kb_delayed_produce **pp = &d->s->produce_waiting; *pp; pp = &(*pp)->next)
         if (*pp == d) {
             *pp = d->next;
@@ -57,9 +56,8 @@ static void kb_produce_reply(kb_delayed_produce *d, bool timed_out)
         }
     if (d->timer)
         event_free(d->timer);
-    free(d->required);
-    free(d->parts);
-    free(d);
+    /* last: @d lives in the request's arena, which the reply releases */
+    kb_req_reply(d->req, &kz_kmsg_ProduceResponse, d->ver, d->resp);
 }
 
 static bool kb_produce_satisfied(kb_delayed_produce *d)
@@ -197,10 +195,11 @@ void kb_api_produce(kb_server *s, kb_req *req, const void *body, int16_t ver)
     int32_t total = 0;
     for (int32_t t = 0; t < rq->topic_data.n; t++)
         total += rq->topic_data.v[t].partition_data.n > 0 ? rq->topic_data.v[t].partition_data.n : 0;
-    kb_delayed_produce *d = calloc(1, sizeof *d);
+    /* The waiting state lives in the request's arena: no allocation of its own. */
+    kb_delayed_produce *d = kz_arena_alloc(&req->arena, sizeof *d);
     if (d) {
-        d->required = calloc((size_t)(total ? total : 1), sizeof *d->required);
-        d->parts = calloc((size_t)(total ? total : 1), sizeof *d->parts);
+        d->required = kz_arena_alloc(&req->arena, (size_t)(total ? total : 1) * sizeof *d->required);
+        d->parts = kz_arena_alloc(&req->arena, (size_t)(total ? total : 1) * sizeof *d->parts);
     }
     if (!r || !d || !d->required || !d->parts)
         goto oom;
@@ -237,9 +236,6 @@ void kb_api_produce(kb_server *s, kb_req *req, const void *body, int16_t ver)
         }
     }
     if (rq->acks == 0) {
-        free(d->required);
-        free(d->parts);
-        free(d);
         if (failed)
             kb_req_close(req, "produce with acks=0 failed");
         else
@@ -252,8 +248,6 @@ void kb_api_produce(kb_server *s, kb_req *req, const void *body, int16_t ver)
     d->resp = r;
     d->n = total;
     if (!wait) {
-        d->next = s->produce_waiting;
-        s->produce_waiting = d;
         kb_produce_reply(d, false);
         return;
     }
@@ -267,11 +261,6 @@ void kb_api_produce(kb_server *s, kb_req *req, const void *body, int16_t ver)
     s->produce_waiting = d;
     return;
 oom:
-    if (d) {
-        free(d->required);
-        free(d->parts);
-        free(d);
-    }
     kb_req_close(req, "out of memory");
 }
 
@@ -281,11 +270,8 @@ void kb_produce_drop_all(kb_server *s)
     while (s->produce_waiting) {
         kb_delayed_produce *d = s->produce_waiting;
         s->produce_waiting = d->next;
-        kb_req_finish(d->req);
         if (d->timer)
             event_free(d->timer);
-        free(d->required);
-        free(d->parts);
-        free(d);
+        kb_req_finish(d->req); /* releases @d with the request's arena */
     }
 }

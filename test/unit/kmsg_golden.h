@@ -1,5 +1,5 @@
-/* test/unit/kmsg_golden.h -- helpers shared by the golden-byte suites of the
- * Kafka message engine (check_kmsg_golden.c, check_kmsg_kpy.c): fixtures in
+/* test/unit/kmsg_golden.h -- helpers shared by the suites of the Kafka message
+ * engine (check_kmsg.c, check_kmsg_golden.c, check_kmsg_kpy.c): fixtures in
  * exact-size heap blocks, encode/decode with full consumption, every proper
  * prefix failing, string checks. Header-only: each suite is its own program. */
 #ifndef KMSG_GOLDEN_H
