@@ -44,8 +44,25 @@ static bool kb_ctlreq_hosts(const kz_kai32 *replicas, int32_t id)
     return false;
 }
 
+/* Where a follower of a partition led by @leader fetches from: the request's
+ * live leaders list (host copied into @buf); host NULL when absent. */
+static kb_rm_leader_ep kb_ctlreq_leader(const kz_LeaderAndIsrRequest *rq, int32_t leader, char *buf, size_t n)
+{
+    for (int32_t i = 0; i < rq->live_leaders.n; i++) {
+        const kz_LeaderAndIsrLiveLeader *l = &rq->live_leaders.v[i];
+        if (l->broker_id != leader || l->host_name.len <= 0 || (size_t)l->host_name.len >= n)
+            continue;
+        memcpy(buf, l->host_name.s, (size_t)l->host_name.len);
+        buf[l->host_name.len] = '\0';
+        return (kb_rm_leader_ep){ buf, l->port };
+    }
+    return (kb_rm_leader_ep){ NULL, -1 };
+}
+
 void kb_api_leader_and_isr(kb_server *s, kb_req *req, const void *body, int16_t ver)
 {
+    char host[256];
+    kb_rm_leader_ep ep;
     const kz_LeaderAndIsrRequest *rq = body;
     kz_LeaderAndIsrResponse *r = kz_arena_alloc(&req->arena, sizeof *r);
     if (!r)
@@ -68,7 +85,8 @@ void kb_api_leader_and_isr(kb_server *s, kb_req *req, const void *body, int16_t 
                 continue;
             errs[k] = (kz_LeaderAndIsrPartitionError){ .topic_name = ps->topic_name,
                                                        .partition_index = ps->partition_index };
-            errs[k++].error_code = kb_rm_become(s->rm, ps->topic_name, NULL, ps);
+            ep = kb_ctlreq_leader(rq, ps->leader, host, sizeof host);
+            errs[k++].error_code = kb_rm_become(s->rm, ps->topic_name, NULL, ps, &ep);
         }
         for (int32_t t = 0; t < rq->topic_states.n; t++) {
             const kz_LeaderAndIsrTopicState *ts = &rq->topic_states.v[t];
@@ -82,7 +100,8 @@ void kb_api_leader_and_isr(kb_server *s, kb_req *req, const void *body, int16_t 
                     continue;
                 errs[k] = (kz_LeaderAndIsrPartitionError){ .topic_name = ts->topic_name,
                                                            .partition_index = ps->partition_index };
-                errs[k++].error_code = kb_rm_become(s->rm, ts->topic_name, ver >= 5 ? &ts->topic_id : NULL, ps);
+                ep = kb_ctlreq_leader(rq, ps->leader, host, sizeof host);
+                errs[k++].error_code = kb_rm_become(s->rm, ts->topic_name, ver >= 5 ? &ts->topic_id : NULL, ps, &ep);
                 te->partition_errors.n++;
             }
         }

@@ -11,6 +11,11 @@
  * the request waits (a timer, no blocking) and is re-evaluated after every
  * append or role change of a partition it asks for, then answered with what
  * there is at the deadline.
+ * Fetches from followers (replica id >= 0) read up to the log end offset and
+ * report the follower's position to the replica manager first (ISR, high
+ * watermark; kb_isr.c), so the high watermark they carry back is current.
+ * A v12 fetch whose last fetched epoch ends below its fetch offset here gets
+ * the diverging epoch (KIP-595) instead of records.
  * Fetch sessions (KIP-227) are not kept: responses carry session id 0, which
  * clients take as "no session" and keep sending full fetches.
  * Locality: broker loop thread only. */
@@ -119,6 +124,23 @@ static kz_FetchResponse *kb_fetch_build(kb_server *s, kz_arena *a, const kz_Fetc
                 o->error_code = KB_ERR_OFFSET_OUT_OF_RANGE;
                 *errors = true;
                 continue;
+            }
+            if (ver >= 12 && fp->last_fetched_epoch >= 0) {
+                /* KIP-595 truncation on fetch: the fetcher's last epoch ends earlier here (or is
+                 * unknown), so its log diverges: tell it where, with no records. */
+                int32_t e;
+                int64_t end;
+                kb_log_end_offset_for_epoch(p->log, fp->last_fetched_epoch, &e, &end);
+                if (e < fp->last_fetched_epoch || end < fp->fetch_offset) {
+                    o->diverging_epoch.epoch = e;
+                    o->diverging_epoch.end_offset = end;
+                    continue;
+                }
+            }
+            if (follower) {
+                /* the follower has everything below its fetch offset: ISR and high watermark */
+                kb_rm_follower_fetch(s->rm, p, rq->replica_id, fp->fetch_offset);
+                o->high_watermark = o->last_stable_offset = p->hw;
             }
             int64_t max = fp->partition_max_bytes < left ? fp->partition_max_bytes : left;
             if (max <= 0 && !(ver >= 3 && *bytes == 0))

@@ -34,6 +34,7 @@ struct kb_delayed_produce {
     kz_ProduceResponse *resp;
     int64_t *required;           /* per response partition: hw needed, -1 = done */
     kb_part **parts;
+    kz_PartitionProduceResponse **outs;
     int32_t n;
     struct event *timer;
     struct kb_delayed_produce *next;
@@ -60,6 +61,10 @@ static void kb_produce_reply(kb_delayed_produce *d, bool timed_out)
     kb_req_reply(d->req, &kz_kmsg_ProduceResponse, d->ver, d->resp);
 }
 
+/* Kafka's checkEnoughReplicasReachOffset per waiting partition: done once the high watermark
+ * passed its records (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below
+ * min.insync.replicas meanwhile), or at once with NOT_LEADER_OR_FOLLOWER when this broker
+ * stopped leading it: the records may never be replicated, so they are not acknowledged. */
 static bool kb_produce_satisfied(kb_delayed_produce *d)
 {
     bool all = true;
@@ -67,10 +72,18 @@ static bool kb_produce_satisfied(kb_delayed_produce *d)
         if (d->required[k] < 0)
             continue;
         kb_part *p = d->parts[k];
-        if (!p || !p->is_leader || p->hw >= d->required[k])
-            d->required[k] = -1;
-        else
+        if (!p->is_leader) {
+            d->outs[k]->error_code = KB_ERR_NOT_LEADER_OR_FOLLOWER;
+        } else if (p->hw >= d->required[k]) {
+            const kb_topic_cfg *tc = kb_dyncfg_topic(d->s->dyncfg, p->topic, (int32_t)strlen(p->topic));
+            if (p->isr.n < tc->min_insync_replicas)
+                d->outs[k]->error_code = KB_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+        } else {
             all = false;
+            continue;
+        }
+        d->required[k] = -1;
+        d->parts[k] = NULL;
     }
     return all;
 }
@@ -94,10 +107,6 @@ void kb_produce_check_delayed(kb_server *s, kb_part *p)
             mine = d->parts[k] == p;
         if (!mine)
             continue;
-        if (!p->is_leader)
-            for (int32_t k = 0; k < d->n; k++)
-                if (d->parts[k] == p)
-                    d->parts[k] = NULL; /* answered as done: NOT_LEADER is the client's next lesson */
         if (kb_produce_satisfied(d))
             kb_produce_reply(d, false);
     }
@@ -200,8 +209,9 @@ void kb_api_produce(kb_server *s, kb_req *req, const void *body, int16_t ver)
     if (d) {
         d->required = kz_arena_alloc(&req->arena, (size_t)(total ? total : 1) * sizeof *d->required);
         d->parts = kz_arena_alloc(&req->arena, (size_t)(total ? total : 1) * sizeof *d->parts);
+        d->outs = kz_arena_alloc(&req->arena, (size_t)(total ? total : 1) * sizeof *d->outs);
     }
-    if (!r || !d || !d->required || !d->parts)
+    if (!r || !d || !d->required || !d->parts || !d->outs)
         goto oom;
     r->responses.n = rq->topic_data.n > 0 ? rq->topic_data.n : 0;
     r->responses.v = kz_arena_alloc(&req->arena, (size_t)(r->responses.n ? r->responses.n : 1) * sizeof *r->responses.v);
@@ -222,6 +232,7 @@ void kb_api_produce(kb_server *s, kb_req *req, const void *body, int16_t ver)
         for (int32_t i = 0; i < tr->partition_responses.n; i++, k++) {
             kz_PartitionProduceResponse *o = &tr->partition_responses.v[i];
             d->required[k] = -1;
+            d->outs[k] = o;
             if (!acks_ok) {
                 o->index = td->partition_data.v[i].index;
                 o->error_code = KB_ERR_INVALID_REQUIRED_ACKS;

@@ -75,6 +75,8 @@ kb_api_fn kb_api_create_topics, kb_api_delete_topics, kb_api_create_partitions;
 kb_api_fn kb_api_describe_configs, kb_api_alter_configs, kb_api_incremental_alter_configs;
 kb_api_fn kb_api_delete_records, kb_api_describe_log_dirs;
 kb_api_fn kb_api_find_coordinator;
+kb_api_fn kb_api_controlled_shutdown, kb_api_elect_leaders;
+kb_api_fn kb_api_offsets_for_leader_epoch;
 
 /* Delayed operations: an append or role change of @p may complete waiting
  * acks=-1 produces and long-poll fetches; at shutdown they are dropped. */

@@ -80,6 +80,10 @@ void kb_ctl_cfg_init(kb_ctl_cfg *out, const kb_config *cfg)
     out->unclean_leader_election = cfg->unclean_leader_election_enable;
     out->request_timeout_ms = cfg->controller_socket_timeout_ms;
     out->max_frame_bytes = cfg->socket_request_max_bytes;
+    out->auto_leader_rebalance = cfg->auto_leader_rebalance_enable;
+    out->leader_imbalance_pct = cfg->leader_imbalance_per_broker_percentage;
+    out->rebalance_interval_ms = cfg->leader_imbalance_check_interval_seconds * 1000;
+    out->rebalance_first_delay_ms = 5000;
     kb_ctl_ibp_versions(cfg->inter_broker_protocol, &out->leader_and_isr_version,
                         &out->update_metadata_version, &out->stop_replica_version, &out->write_topic_ids);
 }
@@ -328,6 +332,9 @@ static ctl_event_fn *const ctl_handlers[CEV__N] = {
     [CEV_ISR_CHANGE] = ctl_on_isr_change,
     [CEV_PREFERRED] = ctl_on_preferred,
     [CEV_STOP_REPLICA_RESP] = ctl_on_stop_replica_resp,
+    [CEV_CONTROLLED_SHUTDOWN] = ctl_on_controlled_shutdown,
+    [CEV_ELECT_LEADERS] = ctl_on_elect_leaders,
+    [CEV_AUTO_REBALANCE] = ctl_on_auto_rebalance,
 };
 
 /* Events that only an active controller runs (dropped on resignation). */
@@ -337,6 +344,7 @@ void ctl_ev_free(ctl_ev *ev)
 {
     if (!ev)
         return;
+    ctl_ev_answer_dropped(ev);
     for (int32_t i = 0; i < ev->ntp; i++)
         free(ev->tp[i].topic);
     free(ev->tp);
@@ -430,6 +438,7 @@ void ctl_resign(kb_ctl *c, const char *why)
     ctl_info(c, "Resigning (%s)", why);
     c->active = false;
     c->gen++;
+    ctl_rebalance_stop(c);
     ctl_chan_close_all(c);
     kb_ctl_ctx_clear(&c->x);
     kb_ctl_batch_reset(&c->batch);
@@ -941,6 +950,7 @@ static void fo_step6(kb_ctl *c, void *arg)
     if (fo->preferred)
         ctl_enqueue(c, CEV_PREFERRED, NULL);
     ctl_info(c, "Ready to serve as the new controller with epoch %d", c->epoch);
+    ctl_rebalance_schedule(c, c->cfg.rebalance_first_delay_ms > 0 ? c->cfg.rebalance_first_delay_ms : 5000);
     fo_free(fo);
     ctl_ev_done(c);
 }
@@ -1039,6 +1049,9 @@ void kb_ctl_free(kb_ctl *c)
         free(j);
     }
     watches_clear(c);
+    ctl_shutdown_free(c);
+    if (c->rebalance)
+        event_free(c->rebalance);
     if (c->kick)
         event_free(c->kick);
     if (c->retry)

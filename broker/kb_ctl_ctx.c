@@ -47,6 +47,8 @@ void kb_ctl_ctx_clear(kb_ctl_ctx *x)
         kb_ctl_broker_clear(&x->brokers[i]);
     free(x->brokers);
     free(x->live_ids);
+    free(x->up_ids);
+    free(x->shutting);
     for (size_t i = 0; i < x->ntopics; i++)
         ctx_topic_free(x->topics[i]);
     free(x->topics);
@@ -75,10 +77,28 @@ kb_ctl_broker *kb_ctl_ctx_broker(kb_ctl_ctx *x, int32_t id)
     return i < x->nbrokers && x->brokers[i].id == id ? &x->brokers[i] : NULL;
 }
 
+static bool ids_sorted_has(const int32_t *v, size_t n, int32_t id)
+{
+    kb_ctl_live l = { v, n };
+    return kb_ctl_live_has(&l, id);
+}
+
+/* Rebuilds @live_ids and @up_ids from @brokers and @shutting, and drops
+ * shutting-down ids that are no broker any more. Both arrays have room for
+ * every broker (capbrokers). */
 static void ctx_sync_live(kb_ctl_ctx *x)
 {
-    for (size_t i = 0; i < x->nbrokers; i++)
+    size_t k = 0;
+    for (size_t i = 0; i < x->nshutting; i++)
+        if (kb_ctl_ctx_broker(x, x->shutting[i]))
+            x->shutting[k++] = x->shutting[i];
+    x->nshutting = k;
+    x->nup = 0;
+    for (size_t i = 0; i < x->nbrokers; i++) {
         x->live_ids[i] = x->brokers[i].id;
+        if (!ids_sorted_has(x->shutting, x->nshutting, x->brokers[i].id))
+            x->up_ids[x->nup++] = x->brokers[i].id;
+    }
 }
 
 kb_ctl_broker *kb_ctl_ctx_put_broker(kb_ctl_ctx *x, kb_ctl_broker *b)
@@ -105,6 +125,10 @@ kb_ctl_broker *kb_ctl_ctx_put_broker(kb_ctl_ctx *x, kb_ctl_broker *b)
         if (!nl)
             return NULL;
         x->live_ids = nl;
+        int32_t *nu = realloc(x->up_ids, cap * sizeof *nu);
+        if (!nu)
+            return NULL;
+        x->up_ids = nu;
         x->capbrokers = cap;
     }
     memmove(&x->brokers[i + 1], &x->brokers[i], (x->nbrokers - i) * sizeof *x->brokers);
@@ -127,12 +151,36 @@ void kb_ctl_ctx_del_broker(kb_ctl_ctx *x, int32_t id)
     ctx_sync_live(x);
 }
 
-kb_ctl_live kb_ctl_ctx_live(const kb_ctl_ctx *x) { return (kb_ctl_live){ x->live_ids, x->nbrokers }; }
+kb_ctl_live kb_ctl_ctx_live(const kb_ctl_ctx *x) { return (kb_ctl_live){ x->up_ids, x->nup }; }
 
-bool kb_ctl_ctx_is_live(const kb_ctl_ctx *x, int32_t id)
+bool kb_ctl_ctx_is_up(const kb_ctl_ctx *x, int32_t id) { return ids_sorted_has(x->up_ids, x->nup, id); }
+
+bool kb_ctl_ctx_is_live(const kb_ctl_ctx *x, int32_t id) { return ids_sorted_has(x->live_ids, x->nbrokers, id); }
+
+kb_ctl_live kb_ctl_ctx_shutting(const kb_ctl_ctx *x) { return (kb_ctl_live){ x->shutting, x->nshutting }; }
+
+bool kb_ctl_ctx_is_shutting(const kb_ctl_ctx *x, int32_t id)
 {
-    kb_ctl_live l = kb_ctl_ctx_live(x);
-    return kb_ctl_live_has(&l, id);
+    return ids_sorted_has(x->shutting, x->nshutting, id);
+}
+
+int kb_ctl_ctx_add_shutting(kb_ctl_ctx *x, int32_t id)
+{
+    if (!kb_ctl_ctx_broker(x, id))
+        return -1;
+    if (kb_ctl_ctx_is_shutting(x, id))
+        return 0;
+    if (KZ_VEC_RESERVE(x->shutting, x->capshutting, x->nshutting + 1, 8) != 0)
+        return -1;
+    size_t i = x->nshutting;
+    while (i > 0 && x->shutting[i - 1] > id) {
+        x->shutting[i] = x->shutting[i - 1];
+        i--;
+    }
+    x->shutting[i] = id;
+    x->nshutting++;
+    ctx_sync_live(x);
+    return 0;
 }
 
 const kb_ctl_ep *kb_ctl_broker_ep(const kb_ctl_broker *b, const char *listener)
@@ -239,7 +287,7 @@ void kb_ctl_part_offline(const kb_ctl_ctx *x, const kb_ctl_part *part, kb_ctl_id
 {
     out->n = 0;
     for (int32_t i = 0; i < part->replicas.n; i++)
-        if (!kb_ctl_ctx_is_live(x, part->replicas.v[i]))
+        if (!kb_ctl_ctx_is_up(x, part->replicas.v[i]))
             out->v[out->n++] = part->replicas.v[i];
 }
 
@@ -251,6 +299,11 @@ const char *kb_ctl_ctx_check(const kb_ctl_ctx *x)
     for (size_t i = 0; i < x->nbrokers; i++)
         if (x->live_ids[i] != x->brokers[i].id)
             return "live ids out of step";
+    for (size_t i = 0; i < x->nshutting; i++)
+        if ((i && x->shutting[i - 1] >= x->shutting[i]) || !kb_ctl_ctx_is_live(x, x->shutting[i]))
+            return "shutting-down brokers not sorted or not live";
+    if (x->nup + x->nshutting != x->nbrokers)
+        return "up ids out of step";
     for (size_t i = 0; i < x->ntopics; i++) {
         const kb_ctl_topic *t = x->topics[i];
         if (i && strcmp(x->topics[i - 1]->name, t->name) >= 0)

@@ -7,8 +7,12 @@
  * partitions are an array indexed by partition id (0..nparts-1: Kafka's
  * assignments are dense). Everything is owned by the context and freed with
  * it; pointers to topics stay valid until the topic is removed.
+ * Brokers in controlled shutdown stay among the live brokers and are also
+ * in the shutting-down set until their registration goes or is renewed.
  * Invariants (kb_ctl_ctx_check): names unique and sorted; ids unique and
- * sorted; every partition's leader/ISR satisfies kb_ctl_lai_check when set.
+ * sorted; the shutting-down set is a sorted subset of the live brokers, and
+ * the "up" ids are the live ones without it; every partition's leader/ISR
+ * satisfies kb_ctl_lai_check when set.
  * Locality: broker loop thread only. */
 #ifndef KB_CTL_CTX_H
 #define KB_CTL_CTX_H
@@ -60,9 +64,13 @@ typedef struct kb_ctl_topic {
 } kb_ctl_topic;
 
 typedef struct kb_ctl_ctx {
-    kb_ctl_broker *brokers;          /* live brokers, by id */
+    kb_ctl_broker *brokers;          /* live brokers (shutting down ones too), by id */
     size_t nbrokers, capbrokers;
-    int32_t *live_ids;               /* ids of @brokers (kb_ctl_live view) */
+    int32_t *live_ids;               /* ids of @brokers: Kafka's liveOrShuttingDownBrokerIds */
+    int32_t *up_ids;                 /* @live_ids without @shutting: Kafka's liveBrokerIds */
+    size_t nup;
+    int32_t *shutting;               /* brokers in controlled shutdown, ascending; a subset of @live_ids */
+    size_t nshutting, capshutting;
     kb_ctl_topic **topics;           /* by name */
     size_t ntopics, captopics;
     int32_t epoch;                   /* controller epoch won */
@@ -81,8 +89,21 @@ kb_ctl_broker *kb_ctl_ctx_broker(kb_ctl_ctx *x, int32_t id);
 kb_ctl_broker *kb_ctl_ctx_put_broker(kb_ctl_ctx *x, kb_ctl_broker *b);
 /* Removes broker @id; its channel must have been closed already. */
 void kb_ctl_ctx_del_broker(kb_ctl_ctx *x, int32_t id);
-kb_ctl_live kb_ctl_ctx_live(const kb_ctl_ctx *x);
-bool kb_ctl_ctx_is_live(const kb_ctl_ctx *x, int32_t id);
+/* Liveness has two meanings, as in Kafka's ControllerContext. A broker in
+ * controlled shutdown is still registered and still gets every request
+ * (LeaderAndIsr, UpdateMetadata, StopReplica: "live or shutting down",
+ * kb_ctl_ctx_is_live), but it counts as gone for every leader election and
+ * ISR decision ("live", kb_ctl_ctx_live / kb_ctl_ctx_is_up). */
+kb_ctl_live kb_ctl_ctx_live(const kb_ctl_ctx *x);          /* live, not shutting down */
+bool kb_ctl_ctx_is_up(const kb_ctl_ctx *x, int32_t id);    /* live, not shutting down */
+bool kb_ctl_ctx_is_live(const kb_ctl_ctx *x, int32_t id);  /* live or shutting down */
+/* The brokers in controlled shutdown, ascending. */
+kb_ctl_live kb_ctl_ctx_shutting(const kb_ctl_ctx *x);
+bool kb_ctl_ctx_is_shutting(const kb_ctl_ctx *x, int32_t id);
+/* Adds a live broker to the shutting-down set (0), or -1 when it is not
+ * live or memory ran out. Removing broker @id from the context removes it
+ * from the set too. */
+int kb_ctl_ctx_add_shutting(kb_ctl_ctx *x, int32_t id);
 /* The endpoint of @b for @listener, or NULL. */
 const kb_ctl_ep *kb_ctl_broker_ep(const kb_ctl_broker *b, const char *listener);
 void kb_ctl_broker_clear(kb_ctl_broker *b);
@@ -104,7 +125,8 @@ void kb_ctl_part_set(kb_ctl_topic *t, int32_t p, kb_ctl_pstate to);
 void kb_ctl_repl_set(kb_ctl_topic *t, int32_t p, int32_t i, kb_ctl_rstate to);
 /* Index of broker @id in the replicas of @part, or -1. */
 int32_t kb_ctl_part_replica_index(const kb_ctl_part *part, int32_t id);
-/* Replicas of @part that are not live ("offline replicas" of UpdateMetadata). */
+/* Replicas of @part that are not live or are shutting down ("offline
+ * replicas" of UpdateMetadata: Kafka's !isReplicaOnline). */
 void kb_ctl_part_offline(const kb_ctl_ctx *x, const kb_ctl_part *part, kb_ctl_ids *out);
 
 /* Every invariant of the context (H6); NULL or a description. Expensive:

@@ -1,7 +1,8 @@
 /* broker/kb_ctl_events.c -- the controller's reactions to ZooKeeper watches
  * (NOTES.md 12), built from the state changes of kb_ctl_state.c:
  *   CEV_BROKER_CHANGE   new / dead / bounced brokers (by czxid):
- *                       onBrokerFailure, then onBrokerStartup
+ *                       onBrokerFailure (a dead or bounced broker also
+ *                       leaves the shutting-down set), then onBrokerStartup
  *   CEV_TOPIC_CHANGE    new topics: NewPartition creation; gone topics forgotten
  *   CEV_PARTITION_MOD   partitions added to a topic
  *   CEV_ISR_CHANGE      notifications: re-read states, UpdateMetadata, delete
@@ -313,13 +314,19 @@ static void bc_compare(kb_ctl *c, void *p)
     if (b->nstart)
         qsort(b->start, (size_t)b->nstart, sizeof *b->start, cmp_i32);
     free(added);
-    free(dead);
     free(bounced);
     free(all);
+    /* a dead or bounced broker leaves the shutting-down set with its registration */
+    int32_t nsd = 0;
     for (int32_t i = 0; i < b->nfail; i++) {
+        if (kb_ctl_ctx_is_shutting(&c->x, b->fail[i]))
+            dead[nsd++] = b->fail[i]; /* dead[] is copied to b->fail: reused for the log line */
         ctl_chan_remove(c, b->fail[i]);
         kb_ctl_ctx_del_broker(&c->x, b->fail[i]);
     }
+    if (nsd)
+        ctl_info(c, "Removed %s from list of shutting down brokers.", kb_ctl_ids_str(dead, nsd, s1, sizeof s1));
+    free(dead);
     if (b->nfail)
         ctl_broker_failure(c, b->fail, b->nfail, bc_startup, b, bc_free);
     else

@@ -5,6 +5,8 @@
  *   kb_ctl_events.c    broker / topic / partition / ISR / preferred events
  *   kb_ctl_topic_del.c topic deletion
  *   kb_ctl_chan.c      request batches and the channel to each broker
+ *   kb_ctl_leaders.c   controlled shutdown, ElectLeaders, auto leader rebalance
+ *   kb_ctl_shutdown.c  this broker's own controlled shutdown (the client side)
  *
  * Event model (Kafka's ControllerEventManager): watches and responses
  * become events in one FIFO; one event runs at a time. An event is a chain
@@ -12,6 +14,10 @@
  * continuation runs when its last operation completed. The event ends with
  * ctl_ev_done(), which starts the next one from the loop (never
  * recursively).
+ *
+ * Events that answer a request (controlled shutdown, ElectLeaders) carry
+ * its callback; the handler answers before ctl_ev_done, and an event dropped
+ * unanswered (resignation, kb_ctl_free) answers NOT_CONTROLLER as it is freed.
  *
  * Staleness: c->gen changes whenever the controller becomes active or
  * resigns. Every ZooKeeper completion, watch and broker response carries the
@@ -56,6 +62,9 @@ typedef enum ctl_ev_type {
     CEV_ISR_CHANGE,       /* /isr_change_notification children */
     CEV_PREFERRED,        /* /admin/preferred_replica_election exists */
     CEV_STOP_REPLICA_RESP,/* a StopReplica(delete) answer for topic deletion */
+    CEV_CONTROLLED_SHUTDOWN, /* a ControlledShutdown request */
+    CEV_ELECT_LEADERS,    /* an ElectLeaders request */
+    CEV_AUTO_REBALANCE,   /* the leader imbalance check timer */
     CEV__N
 } ctl_ev_type;
 
@@ -70,10 +79,15 @@ typedef struct ctl_ev {
     struct ctl_ev *next;
     ctl_ev_type type;
     char *topic;              /* CEV_PARTITION_MOD */
-    int32_t broker;           /* CEV_STOP_REPLICA_RESP */
+    int32_t broker;           /* CEV_STOP_REPLICA_RESP, CEV_CONTROLLED_SHUTDOWN */
     int16_t error;            /* CEV_STOP_REPLICA_RESP: top-level error */
     int32_t ntp;
-    ctl_tp_err *tp;           /* CEV_STOP_REPLICA_RESP */
+    ctl_tp_err *tp;           /* CEV_STOP_REPLICA_RESP; CEV_ELECT_LEADERS: the partitions asked */
+    int64_t broker_epoch;     /* CEV_CONTROLLED_SHUTDOWN */
+    int elect_type;           /* CEV_ELECT_LEADERS */
+    kb_ctl_cs_reply_fn *cs_fn;      /* CEV_CONTROLLED_SHUTDOWN: the answer, NULL once given */
+    kb_ctl_elect_fn *elect_fn;      /* CEV_ELECT_LEADERS: the answer, NULL once given */
+    void *reply_ctx;
 } ctl_ev;
 
 /* ------------------------------------------------------- batches */
@@ -216,6 +230,8 @@ struct kb_ctl {
     ctl_ev *cur;
     struct event *kick;       /* runs the queue from the loop */
     struct event *retry;      /* election retry after a ZooKeeper error */
+    struct event *rebalance;  /* auto leader rebalance check (armed while active) */
+    struct ctl_cshut *cs;     /* this broker's controlled shutdown, while running */
 
     ctl_op *ops;
     ctl_join *joins;
@@ -323,6 +339,44 @@ void ctl_topic_write(kb_ctl *c, ctl_join *j, const char *name, const kb_zk_topic
 /* setTopicIds: when @t has no topic id and the inter-broker protocol writes them, gives it a
  * random one and writes it with the assignment into the topic znode (expected @version). */
 void ctl_topic_ensure_id(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t version);
+
+/* Elections of one partition joining @j, each reading the state znode
+ * first: controlled shutdown (its leader is shutting down), unclean
+ * (ElectLeaders UNCLEAN: the first live replica when no ISR member is live),
+ * and the ISR removal of @broker (OfflineReplica). */
+void ctl_cshut_elect(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p);
+void ctl_unclean_elect(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p);
+void ctl_isr_remove(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p, int32_t broker);
+
+/* kb_ctl_leaders.c */
+extern ctl_event_fn ctl_on_controlled_shutdown, ctl_on_elect_leaders, ctl_on_auto_rebalance;
+/* ctl_ev_free of an event still owing an answer: NOT_CONTROLLER. */
+void ctl_ev_answer_dropped(ctl_ev *ev);
+/* Arms the auto leader rebalance check @delay_ms from now (when enabled). */
+void ctl_rebalance_schedule(kb_ctl *c, int64_t delay_ms);
+void ctl_rebalance_stop(kb_ctl *c);
+/* Pure decisions over the context (no ZooKeeper, no batch), each adding to
+ * the lists given:
+ * - the partitions a controlled shutdown of @id acts on (more than one
+ *   replica, leader/ISR known, topic not queued for deletion), split into
+ *   those it leads and those it follows;
+ * - the partitions @id still leads (the answer's remaining partitions);
+ * - the partitions the auto rebalance elects: per preferred broker whose
+ *   imbalance ratio exceeds @pct percent, those not led by it whose
+ *   preferred replica is live and in the ISR (logs Kafka's lines). */
+void ctl_cshut_plan(const kb_ctl_ctx *x, int32_t id, ctl_plist *led, ctl_plist *followed);
+void ctl_cshut_remaining(const kb_ctl_ctx *x, int32_t id, ctl_plist *out);
+void ctl_rebalance_plan(const kb_ctl_ctx *x, int32_t ctl_id, int32_t pct, ctl_plist *out);
+/* ElectLeaders of @topic-@p with @type (KB_CTL_ELECT_*): before the
+ * election, 0 when it is to be run, else the error code (and *@msg);
+ * after it, the outcome (0 and *@leader, or the error code). */
+int16_t ctl_elect_check(const kb_ctl_ctx *x, int type, const char *topic, int32_t p, const char **msg);
+int16_t ctl_elect_outcome(const kb_ctl_ctx *x, int type, const char *topic, int32_t p, int32_t *leader,
+                          const char **msg);
+
+/* kb_ctl_shutdown.c */
+/* kb_ctl_free: drops a running controlled shutdown without calling its done. */
+void ctl_shutdown_free(kb_ctl *c);
 
 /* kb_ctl_topic_del.c */
 extern ctl_event_fn ctl_on_topic_deletion, ctl_on_stop_replica_resp;

@@ -134,6 +134,38 @@ bool kb_ctl_elect_preferred(const kb_ctl_ids *replicas, const kb_ctl_lai *cur, c
     return true;
 }
 
+bool kb_ctl_elect_cshut(const kb_ctl_ids *replicas, const kb_ctl_lai *cur, const kb_ctl_live *live,
+                        const kb_ctl_live *shutting, int32_t ctl_epoch, kb_ctl_lai *out)
+{
+    int32_t leader = KB_CTL_NO_LEADER;
+    for (int32_t i = 0; i < replicas->n && leader < 0; i++)
+        if (kb_ctl_live_has(live, replicas->v[i]) && !kb_ctl_live_has(shutting, replicas->v[i]) &&
+            kb_ctl_ids_has(&cur->isr, replicas->v[i]))
+            leader = replicas->v[i];
+    if (leader < 0)
+        return false;
+    kb_ctl_lai l = { .leader = leader, .leader_epoch = cur->leader_epoch + 1, .ctl_epoch = ctl_epoch,
+                     .zk_version = cur->zk_version };
+    for (int32_t i = 0; i < cur->isr.n; i++)
+        if (!kb_ctl_live_has(shutting, cur->isr.v[i]))
+            l.isr.v[l.isr.n++] = cur->isr.v[i];
+    *out = l;
+    return true;
+}
+
+bool kb_ctl_preferred_eligible(const kb_ctl_ids *replicas, const kb_ctl_lai *cur, const kb_ctl_live *live)
+{
+    return replicas->n > 0 && kb_ctl_live_has(live, replicas->v[0]) && kb_ctl_ids_has(&cur->isr, replicas->v[0]);
+}
+
+bool kb_ctl_imbalanced(int32_t not_led, int32_t total, int32_t percentage, double *ratio)
+{
+    double r = total > 0 ? (double)not_led / (double)total : 0.0;
+    if (ratio)
+        *ratio = r;
+    return r > (double)percentage / 100.0;
+}
+
 bool kb_ctl_isr_remove(const kb_ctl_lai *cur, int32_t broker, int32_t ctl_epoch, kb_ctl_lai *out)
 {
     if (!kb_ctl_ids_has(&cur->isr, broker))

@@ -109,6 +109,27 @@ bool kb_ctl_elect_offline(const kb_ctl_ids *replicas, const kb_ctl_lai *cur, con
 bool kb_ctl_elect_preferred(const kb_ctl_ids *replicas, const kb_ctl_lai *cur, const kb_ctl_live *live,
                             int32_t ctl_epoch, kb_ctl_lai *out);
 
+/* Online -> Online for a partition led by a broker that is shutting down
+ * (ControlledShutdownPartitionLeaderElectionStrategy): the first replica in
+ * assignment order that is live, not shutting down and in the ISR (@live
+ * holds the live brokers that are not shutting down); the new ISR is the old
+ * one without the brokers of @shutting. Leader epoch + 1, controller epoch
+ * @ctl_epoch, zk version unchanged. Returns false when no replica qualifies
+ * (the partition keeps its leader). */
+bool kb_ctl_elect_cshut(const kb_ctl_ids *replicas, const kb_ctl_lai *cur, const kb_ctl_live *live,
+                        const kb_ctl_live *shutting, int32_t ctl_epoch, kb_ctl_lai *out);
+
+/* Whether the preferred replica (the first of @replicas) could lead now:
+ * live and in the ISR (canPreferredReplicaBeLeader). */
+bool kb_ctl_preferred_eligible(const kb_ctl_ids *replicas, const kb_ctl_lai *cur, const kb_ctl_live *live);
+
+/* Leader imbalance of one broker (checkAndTriggerAutoLeaderRebalance):
+ * @not_led of the @total partitions whose preferred replica it is are led by
+ * another broker. *@ratio = not_led / total (0 when @total is 0). Returns
+ * whether the ratio exceeds @percentage / 100, i.e. a preferred election of
+ * those partitions is due. */
+bool kb_ctl_imbalanced(int32_t not_led, int32_t total, int32_t percentage, double *ratio);
+
 /* Replica -> Offline (removeReplicasFromIsr): when @broker is in the ISR, the
  * ISR loses it unless it is the last member (Kafka keeps the last ISR so
  * that the partition can come back clean), and a leader equal to @broker

@@ -7,10 +7,18 @@
  * state znode's version):
  *   PW_NEW      New -> Online: ensure .../partitions/<p>, then create state
  *   PW_ELECT    Offline/Online -> Online: offline-partition election
- *   PW_ISR      OfflineReplica: remove a dead broker from the ISR
+ *   PW_ISR      OfflineReplica: remove a dead or shutting-down broker from the ISR
  *   PW_PREF     preferred replica election
+ *   PW_CSHUT    controlled shutdown: a new leader for a partition led by a
+ *               broker that is shutting down
  * Every kind but PW_NEW reads the state znode first (leaders change ISRs in
- * ZooKeeper too) and refuses to go on when a newer controller wrote it. A
+ * ZooKeeper too) and refuses to go on when a newer controller wrote it.
+ * PW_ELECT first looks for a leader in the ISR only; with no live ISR member
+ * (and some live replica) it reads the topic's /config/topics/<t> and elects
+ * uncleanly when the topic's unclean.leader.election.enable says true, or,
+ * without that key, when server.properties does (Kafka's
+ * collectUncleanLeaderElectionState over the topic's LogConfig).
+ * ElectLeaders(UNCLEAN) asks for an unclean election outright (PWF_UNCLEAN). A
  * write whose znode version moved meanwhile (BADVERSION) reads and decides
  * again, up to PW_ATTEMPTS times; a write fenced by the controller epoch
  * makes this broker resign. Each success updates the context and queues
@@ -19,12 +27,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kb_ctl_int.h"
 
 #define PW_ATTEMPTS 5
 
-enum { PW_NEW, PW_ELECT, PW_ISR, PW_PREF };
+enum { PW_NEW, PW_ELECT, PW_ISR, PW_PREF, PW_CSHUT };
+
+/* PW_ELECT flags (the op's arg). */
+enum {
+    PWF_UNCLEAN = 1,        /* unclean election asked (ElectLeaders UNCLEAN) */
+    PWF_TOPIC_READ = 2,     /* the topic's config was read ... */
+    PWF_TOPIC_UNCLEAN = 4,  /* ... and allows unclean election (override, else the default) */
+};
+
+static const char *const pw_strategy[] = {
+    [PW_NEW] = "", [PW_ELECT] = "OfflinePartitionLeaderElectionStrategy", [PW_ISR] = "",
+    [PW_PREF] = "PreferredReplicaPartitionLeaderElectionStrategy",
+    [PW_CSHUT] = "ControlledShutdownPartitionLeaderElectionStrategy",
+};
 
 /* ------------------------------------------------------------- plists */
 
@@ -274,20 +296,31 @@ static char *pw_json(const kb_ctl_lai *l, size_t *len)
     return kb_zk_pstate_encode(&s, len);
 }
 
-/* What @kind would make of @t-@p now; false when nothing is to be written. */
+/* Whether a PW_ELECT with flags @arg may pick a replica out of the ISR: when
+ * asked to, or as the topic's config says once it was read. */
+static bool pw_unclean_allowed(int32_t arg)
+{
+    return (arg & (PWF_UNCLEAN | PWF_TOPIC_UNCLEAN)) != 0;
+}
+
+/* What @kind would make of @t-@p now; false when nothing is to be written.
+ * Elections see the live brokers that are not shutting down. */
 static bool pw_decide(kb_ctl *c, kb_ctl_topic *t, int32_t p, int kind, int32_t arg, kb_ctl_lai *out,
                       bool *unclean)
 {
     kb_ctl_part *part = &t->parts[p];
     kb_ctl_live live = kb_ctl_ctx_live(&c->x);
+    kb_ctl_live shutting = kb_ctl_ctx_shutting(&c->x);
     *unclean = false;
     switch (kind) {
     case PW_NEW: return kb_ctl_elect_new(&part->replicas, &live, c->x.epoch, out);
     case PW_ELECT:
         return part->has_lai && kb_ctl_elect_offline(&part->replicas, &part->lai, &live,
-                                                     c->cfg.unclean_leader_election, c->x.epoch, out, unclean);
+                                                     pw_unclean_allowed(arg), c->x.epoch, out, unclean);
     case PW_ISR: return part->has_lai && kb_ctl_isr_remove(&part->lai, arg, c->x.epoch, out);
     case PW_PREF: return part->has_lai && kb_ctl_elect_preferred(&part->replicas, &part->lai, &live, c->x.epoch, out);
+    case PW_CSHUT:
+        return part->has_lai && kb_ctl_elect_cshut(&part->replicas, &part->lai, &live, &shutting, c->x.epoch, out);
     default: return false;
     }
 }
@@ -304,7 +337,7 @@ static kb_ctl_lai *pw_lai_dup(const kb_ctl_lai *l)
 }
 
 /* Logs a partition that could not be moved online. */
-static void pw_failed(kb_ctl *c, kb_ctl_topic *t, int32_t p, int kind)
+static void pw_failed(kb_ctl *c, kb_ctl_topic *t, int32_t p, int kind, int32_t arg)
 {
     char reps[256], live[256];
     kb_ctl_part *part = &t->parts[p];
@@ -315,12 +348,17 @@ static void pw_failed(kb_ctl *c, kb_ctl_topic *t, int32_t p, int kind)
                  "state for partition %s-%d from NewPartition to OnlinePartition: assigned replicas are [%s], "
                  "live brokers are [%s]. No assigned replica is alive.", c->cfg.broker_id, c->x.epoch,
                  c->cfg.broker_id, c->x.epoch, t->name, p, reps, live);
-    else
+    else if (kind == PW_ELECT)
         kz_error("state.change.logger", "[Controller id=%d epoch=%d] Controller %d epoch %d failed to change "
                  "state for partition %s-%d from OfflinePartition to OnlinePartition: Failed to elect leader "
                  "for partition %s-%d under strategy OfflinePartitionLeaderElectionStrategy(%s)",
                  c->cfg.broker_id, c->x.epoch, c->cfg.broker_id, c->x.epoch, t->name, p, t->name, p,
-                 c->cfg.unclean_leader_election ? "true" : "false");
+                 pw_unclean_allowed(arg) ? "true" : "false");
+    else if (kind == PW_PREF || kind == PW_CSHUT)
+        kz_error("state.change.logger", "[Controller id=%d epoch=%d] Controller %d epoch %d failed to change "
+                 "state for partition %s-%d from %s to OnlinePartition: Failed to elect leader for partition "
+                 "%s-%d under strategy %s", c->cfg.broker_id, c->x.epoch, c->cfg.broker_id, c->x.epoch, t->name,
+                 p, kb_ctl_pstate_name((kb_ctl_pstate)part->pstate), t->name, p, pw_strategy[kind]);
 }
 
 /* The write of @kind succeeded with znode version @zkv: apply it. */
@@ -339,9 +377,13 @@ static void pw_apply(kb_ctl *c, kb_ctl_topic *t, int32_t p, int kind, int32_t ar
         break;
     case PW_ELECT:
     case PW_PREF:
+    case PW_CSHUT:
+        /* to the live replicas; a controlled shutdown's also to those shutting down, which
+         * become followers of the new leader until they stop */
         kb_ctl_part_set(t, p, KB_PS_ONLINE);
         for (int32_t i = 0; i < part->replicas.n; i++)
-            if (kb_ctl_ctx_is_live(&c->x, part->replicas.v[i]))
+            if (kind == PW_CSHUT ? kb_ctl_ctx_is_live(&c->x, part->replicas.v[i])
+                                 : kb_ctl_ctx_is_up(&c->x, part->replicas.v[i]))
                 to[n++] = part->replicas.v[i];
         kb_ctl_batch_lai(&c->batch, &c->x, to, n, t, p, false);
         break;
@@ -435,9 +477,17 @@ static void pw_on_write(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
         bool unclean = o->arg2 != 0;
         nl.zk_version = o->kind == PW_NEW ? 0 : (res->n_ops > 0 && res->ops[0].has_stat ? res->ops[0].stat.version
                                                                                          : nl.zk_version + 1);
-        if (unclean)
-            ctl_warn(c, "Unclean leader election. Partition %s-%d has been elected with leader %d which was "
-                     "not in the ISR", o->topic, o->part, nl.leader);
+        if (unclean) {
+            char live[256];
+            kb_ctl_ids up = { 0 };
+            const kb_ctl_part *part = &t->parts[o->part];
+            for (int32_t i = 0; i < part->replicas.n; i++)
+                if (kb_ctl_ctx_is_up(&c->x, part->replicas.v[i]))
+                    up.v[up.n++] = part->replicas.v[i];
+            ctl_warn(c, "No broker in ISR is alive for %s-%d. Elect leader %d from live brokers %s. There's "
+                     "potential data loss.", o->topic, o->part, nl.leader, kb_ctl_ids_str(up.v, up.n, live,
+                                                                                          sizeof live));
+        }
         pw_apply(c, t, o->part, o->kind, o->arg, &nl);
         return;
     }
@@ -471,7 +521,7 @@ static void pw_on_parent(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
     kb_ctl_lai nl;
     bool unclean;
     if (!pw_decide(c, t, o->part, PW_NEW, 0, &nl, &unclean)) {
-        pw_failed(c, t, o->part, PW_NEW);
+        pw_failed(c, t, o->part, PW_NEW, 0);
         return;
     }
     size_t len = 0;
@@ -508,16 +558,69 @@ static void pw_issue(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p, int kin
     ctl_op_read(c, r, CTL_READ_GET, path, -1);
 }
 
+/* The topic's config override read for an unclean decision: decide again. */
+static void pw_on_topic_config(kb_ctl *c, ctl_op *o, const kz_zkc_result *res)
+{
+    kb_ctl_topic *t = kb_ctl_ctx_topic(&c->x, o->topic);
+    if (!t || o->part >= t->nparts)
+        return;
+    int32_t arg = o->arg | PWF_TOPIC_READ;
+    bool unclean = c->cfg.unclean_leader_election; /* without an override: the broker's default */
+    if (res->rc == KZ_ZOK) {
+        kz_arena a = KZ_ARENA_INIT;
+        kb_zk_config cfg;
+        char err[160];
+        if (kb_zk_config_decode(res->data, res->data ? (size_t)res->data_len : 0, &a, &cfg, err, sizeof err) != 0) {
+            ctl_error(c, "Cannot read the config of topic %s: %s", o->topic, err);
+            kz_arena_reset(&a);
+            pw_failed(c, t, o->part, PW_ELECT, arg);
+            return;
+        }
+        for (int32_t i = 0; i < cfg.n; i++)
+            if (strcmp(cfg.entries[i].key, "unclean.leader.election.enable") == 0 && cfg.entries[i].value)
+                unclean = strcasecmp(cfg.entries[i].value, "true") == 0;
+        kz_arena_reset(&a);
+    } else if (res->rc != KZ_ZNONODE) {
+        ctl_error(c, "Cannot read the config of topic %s: %s", o->topic, kz_zkc_strerror(res->rc));
+        pw_failed(c, t, o->part, PW_ELECT, arg);
+        return;
+    }
+    if (unclean)
+        arg |= PWF_TOPIC_UNCLEAN;
+    pw_write(c, o->join, t, o->part, o->kind, arg, o->attempt);
+}
+
+/* Whether some replica of @part is live (an unclean election could find a leader). */
+static bool pw_any_up(const kb_ctl *c, const kb_ctl_part *part)
+{
+    for (int32_t i = 0; i < part->replicas.n; i++)
+        if (kb_ctl_ctx_is_up(&c->x, part->replicas.v[i]))
+            return true;
+    return false;
+}
+
 static void pw_write(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p, int kind, int32_t arg, int attempt)
 {
     kb_ctl_lai nl;
     bool unclean;
+    char path[KB_ZK_PATH_MAX];
     if (!pw_decide(c, t, p, kind, arg, &nl, &unclean)) {
-        if (kind == PW_NEW || kind == PW_ELECT)
-            pw_failed(c, t, p, kind);
+        if (kind == PW_ELECT && !(arg & (PWF_UNCLEAN | PWF_TOPIC_READ)) && t->parts[p].has_lai &&
+            pw_any_up(c, &t->parts[p]) && kb_zk_path_config(path, sizeof path, "topics", t->name) >= 0) {
+            /* no live ISR member: the topic may allow an unclean election */
+            ctl_op *r = ctl_op_new(c, j, pw_on_topic_config, t->name, p);
+            r->kind = kind;
+            r->arg = arg;
+            r->attempt = attempt;
+            ctl_op_read(c, r, CTL_READ_GET, path, -1);
+            return;
+        }
+        const kb_ctl_part *part = &t->parts[p];
+        bool pref_leads = kind == PW_PREF && part->has_lai && part->lai.leader == part->replicas.v[0];
+        if (kind != PW_ISR && !pref_leads)
+            pw_failed(c, t, p, kind, arg);
         return;
     }
-    char path[KB_ZK_PATH_MAX];
     if (kind == PW_NEW) {
         if (kb_zk_path_partition(path, sizeof path, t->name, p) < 0)
             return;
@@ -698,4 +801,19 @@ void ctl_new_partitions(kb_ctl *c, ctl_plist *l, ctl_cont_fn *cont, void *arg, c
 void ctl_pref_elect(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p)
 {
     pw_issue(c, j, t, p, PW_PREF, 0, 0);
+}
+
+void ctl_cshut_elect(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p)
+{
+    pw_issue(c, j, t, p, PW_CSHUT, 0, 0);
+}
+
+void ctl_unclean_elect(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p)
+{
+    pw_issue(c, j, t, p, PW_ELECT, PWF_UNCLEAN, 0);
+}
+
+void ctl_isr_remove(kb_ctl *c, ctl_join *j, kb_ctl_topic *t, int32_t p, int32_t broker)
+{
+    pw_issue(c, j, t, p, PW_ISR, broker, 0);
 }

@@ -6,7 +6,11 @@
  * drops the log's reference, so that a reader's pin keeps the fd alive.
  * A failed I/O that leaves the segment list in doubt sets log->err; every later mutating call
  * returns it (Kafka takes the log directory offline in that case). A failed background sync
- * (kb_log_sync_done) does the same.
+ * (kb_log_sync_done) and a failed write of the leader epoch checkpoint do the same.
+ *
+ * The leader epoch cache (kb_epoch_cache) is the log's alone: it is told about every append
+ * (before the bytes are written, as Log.append does), every truncation and every rise of the
+ * log start offset, and made consistent with the segments at open (see kb_log_epochs_load).
  * Locality: the broker loop thread. */
 #include "kb_log.h"
 
@@ -23,12 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kb_epoch_cache.h"
 #include "kz_batch.h"
 #include "kz_config.h"
 #include "kz_fs.h"
 #include "kz_log.h"
 #include "kz_time.h"
 #include "kz_vec.h"
+#include "kz_wire.h"
 
 #define KB_LOG_COMP "kafka.log.Log"
 
@@ -53,6 +59,7 @@ struct kb_log {
     size_t ndels, delcap;
     int err; /* sticky: the segment list is in doubt after a failed I/O, or a sync failed */
     uint64_t gen; /* truncation generation: bumped whenever data at the tail is dropped */
+    kb_epoch_cache *epochs; /* leader-epoch-checkpoint; NULL only while opening */
 };
 
 #define KB_LOG_WARN(log, fmt, ...)                                                                                \
@@ -206,6 +213,115 @@ static void kb_log_clamp(kb_log *log)
         if (log->hw < log->log_start)
             log->hw = log->log_start;
     }
+}
+
+/* ---------------------------------------------------------- leader epochs */
+
+/* The result @rc of a change to the epoch cache: a failure (the checkpoint could not be written,
+ * or no memory) makes the log's error sticky, as Kafka takes the log directory offline when a
+ * checkpoint write fails. Returns @rc. */
+static int kb_log_epochs_check(kb_log *log, int rc)
+{
+    if (rc && !log->err) {
+        kz_error(KB_LOG_COMP, "[Log partition=%s-%" PRId32 ", dir=%s] Error while updating the leader epoch cache: "
+                 "%s; the log takes no more writes", log->topic, log->partition, log->parent, kb_log_strerror(rc));
+        log->err = rc;
+    }
+    return rc;
+}
+
+/* The first bytes of a batch header that say where it starts, how long it is, its leader epoch
+ * and its magic (kz_batch.h): baseOffset, batchLength, partitionLeaderEpoch, magic. */
+#define KB_LOG_EPOCH_HDR (KZ_BATCH_LOG_OVERHEAD + 4 + 1)
+#define KB_LOG_SCAN_CHUNK (64 * 1024)
+
+/* Walks the batch headers of segments [@from, nsegs) and assigns every v2 batch's epoch that is
+ * newer than the latest cached one from the batch's base offset (what LogSegment.recover does
+ * for the batches it re-validates). Only headers matter; the file is read through a 64 KiB
+ * window that serves every header inside it, so small batches cost one read per window and
+ * batches larger than it one read each. Legacy entries carry no epoch and are skipped.
+ * Returns 0 or a negative error. */
+static int kb_log_epochs_scan(kb_log *log, size_t from)
+{
+    int rc = 0;
+    uint8_t *buf = malloc(KB_LOG_SCAN_CHUNK);
+    if (!buf)
+        return -ENOMEM;
+    for (size_t i = from; i < log->nsegs && rc == 0; i++) {
+        kb_segment *s = log->segs[i];
+        int fd = kb_segment_fd(s);
+        int64_t size = kb_segment_size(s), pos = 0, wpos = 0, wlen = 0;
+        while (pos + KB_LOG_EPOCH_HDR <= size) {
+            if (pos < wpos || pos + KB_LOG_EPOCH_HDR > wpos + wlen) {
+                size_t want = size - pos < KB_LOG_SCAN_CHUNK ? (size_t)(size - pos) : KB_LOG_SCAN_CHUNK;
+                ssize_t r = pread(fd, buf, want, pos);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r < KB_LOG_EPOCH_HDR) {
+                    rc = r < 0 ? -errno : KB_LOG_ECORRUPT;
+                    break;
+                }
+                wpos = pos;
+                wlen = r;
+            }
+            const uint8_t *h = buf + (pos - wpos);
+            int64_t base = (int64_t)kz_load_be64(h);
+            int32_t length = (int32_t)kz_load_be32(h + 8);
+            int32_t epoch = (int32_t)kz_load_be32(h + 12);
+            if (length < KB_LOG_EPOCH_HDR - KZ_BATCH_LOG_OVERHEAD) {
+                rc = KB_LOG_ECORRUPT; /* the segment was validated: this cannot be */
+                break;
+            }
+            if (h[16] >= 2 && epoch >= 0 && epoch > kb_epoch_cache_latest_epoch(log->epochs) &&
+                (rc = kb_epoch_cache_assign(log->epochs, epoch, base)) != 0)
+                break;
+            pos += (int64_t)length + KZ_BATCH_LOG_OVERHEAD;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+/* Loads the leader epoch cache and makes it agree with the segments just loaded, as Log's
+ * initialization does: when the checkpoint is missing or malformed and the log holds data, the
+ * cache is rebuilt from every batch header (this also covers logs written before the cache
+ * existed); otherwise the epochs of the segments that recovery re-validated (from index
+ * @recovered on; nsegs after a clean shutdown) are added when newer. Then entries at or above the
+ * LEO go (recovery may have cut the log) and the first one is moved up to the log start.
+ * @wiped: the segments were all deleted at open (LEO below the log start): the cache is emptied
+ * (clearAndFlush). The checkpoint is written at most once, also to replace a malformed file.
+ * Returns 0 or a negative error. */
+static int kb_log_epochs_load(kb_log *log, size_t recovered, bool wiped)
+{
+    kb_epoch_file_state st;
+    const char *slash = strrchr(log->dir, '/');
+    int rc = kb_epoch_cache_open(&log->epochs, log->dir, slash ? slash + 1 : log->dir, &st);
+    if (rc)
+        return rc;
+    bool has_data = kb_log_size(log) > 0;
+    kb_epoch_cache_hold(log->epochs);
+    if (wiped) {
+        rc = kb_epoch_cache_truncate_fully(log->epochs);
+    } else if (st != KB_EPOCH_FILE_LOADED && has_data) {
+        KB_LOG_WARN(log, "The leader epoch checkpoint is %s: rebuilding it from the log",
+                    st == KB_EPOCH_FILE_MISSING ? "missing" : "malformed");
+        rc = kb_log_epochs_scan(log, 0);
+    } else if (recovered < log->nsegs) {
+        rc = kb_log_epochs_scan(log, recovered);
+    }
+    if (rc == 0)
+        rc = kb_epoch_cache_truncate_from_end(log->epochs, kb_log_end_offset(log));
+    if (rc == 0)
+        rc = kb_epoch_cache_truncate_from_start(log->epochs, log->log_start);
+    bool force = st == KB_EPOCH_FILE_MALFORMED || (st == KB_EPOCH_FILE_MISSING && has_data);
+    int wrc = kb_epoch_cache_release(log->epochs, force && rc == 0);
+    return rc ? rc : wrc;
+}
+
+/* The log start offset rose: the first epoch entry follows it (truncateFromStart). */
+static int kb_log_epochs_start_moved(kb_log *log)
+{
+    return kb_log_epochs_check(log, kb_epoch_cache_truncate_from_start(log->epochs, log->log_start));
 }
 
 /* ------------------------------------------------------------------- open */
@@ -381,11 +497,13 @@ int kb_log_open(kb_log **out, const char *dir, const char *topic, int32_t partit
         }
     }
 
+    bool wiped = false;
     if (log->nsegs > 0 && kb_log_end_offset(log) < log_start_offset) {
         KB_LOG_WARN(log, "Deleting all segments because logEndOffset (%" PRId64 ") is smaller than logStartOffset (%"
                     PRId64 ")", kb_log_end_offset(log), log_start_offset);
         if ((rc = kb_log_start_over(log, log_start_offset, false, now)) != 0)
             goto out;
+        wiped = true;
     }
     if (log->nsegs == 0 && (rc = kb_log_start_over(log, log_start_offset > 0 ? log_start_offset : 0, false, now)))
         goto out;
@@ -398,6 +516,9 @@ int kb_log_open(kb_log **out, const char *dir, const char *topic, int32_t partit
     if (log->recovery_point < 0)
         log->recovery_point = 0;
     kb_log_clamp(log);
+    /* the segments recovered above keep their indexes in log->segs unless all were wiped */
+    if ((rc = kb_log_epochs_load(log, clean_shutdown || wiped ? log->nsegs : first_unflushed, wiped)) != 0)
+        goto out;
     *out = log;
     log = NULL;
 out:
@@ -423,6 +544,7 @@ void kb_log_close(kb_log *log)
     }
     for (size_t i = 0; i < log->nsegs; i++)
         kb_segment_unpin(log->segs[i]);
+    kb_epoch_cache_free(log->epochs);
     free(log->dels);
     free(log->segs);
     free(log->parent);
@@ -542,6 +664,25 @@ static int kb_log_scan_input(const uint8_t *buf, size_t len, bool follower, int6
     return 0;
 }
 
+/* Records the epochs an append brings in the epoch cache, before the bytes are written (as
+ * Log.append does): the leader's @epoch from @first on; for a follower the epoch of each batch
+ * of @buf from its base offset. kb_epoch_cache_assign ignores the latest epoch repeated, so
+ * this costs one comparison per batch unless the epoch changes. Returns 0 or the sticky error. */
+static int kb_log_epochs_append(kb_log *log, const uint8_t *buf, size_t len, bool leader, int32_t epoch,
+                                int64_t first)
+{
+    int rc = 0;
+    if (leader)
+        return kb_log_epochs_check(log, kb_epoch_cache_assign(log->epochs, epoch, first));
+    for (size_t off = 0; off < len && rc == 0;) {
+        kz_batch_hdr h;
+        kz_batch_peek(buf + off, len - off, 0, &h); /* checked by kb_log_scan_input */
+        rc = kb_epoch_cache_assign(log->epochs, h.leader_epoch, h.base_offset);
+        off += kz_batch_size(&h);
+    }
+    return kb_log_epochs_check(log, rc);
+}
+
 /* The append both roles share: @assign rewrites offsets/epochs in @buf. */
 static int kb_log_append_common(kb_log *log, uint8_t *buf, const uint8_t *cbuf, size_t len, bool assign,
                                 int32_t epoch, int64_t now_ms, kb_log_append_info *info)
@@ -582,6 +723,8 @@ static int kb_log_append_common(kb_log *log, uint8_t *buf, const uint8_t *cbuf, 
             off += kz_batch_size(&h);
         }
     }
+    if ((rc = kb_log_epochs_append(log, cbuf, len, assign, epoch, first)) != 0)
+        return rc;
     if ((rc = kb_segment_append(kb_active(log), &log->cfg, cbuf, len, last, sc.max_ts, max_ts_off)) != 0)
         return rc;
     info->first_offset = first;
@@ -736,7 +879,8 @@ static int kb_log_delete_old(kb_log *log, kb_del_pred *pred, int64_t now_ms, int
     if (log->log_start < first)
         log->log_start = first;
     kb_log_clamp(log);
-    return (int)n;
+    int rc = kb_log_epochs_start_moved(log);
+    return rc ? rc : (int)n;
 }
 
 int kb_log_retention(kb_log *log, int64_t now_ms)
@@ -768,7 +912,11 @@ int kb_log_delete_records_before(kb_log *log, int64_t offset)
     if (offset <= log->log_start)
         return 0;
     log->log_start = offset;
-    return kb_log_delete_old(log, kb_pred_start, kz_wall_ms(), 0);
+    int n = kb_log_delete_old(log, kb_pred_start, kz_wall_ms(), 0);
+    if (n < 0)
+        return n;
+    int rc = kb_log_epochs_start_moved(log);
+    return rc ? rc : n;
 }
 
 /* --------------------------------------------------------------- truncation */
@@ -787,7 +935,7 @@ int kb_log_truncate_fully(kb_log *log, int64_t offset)
     if (log->hw >= 0)
         log->hw = offset;
     kb_log_clamp(log);
-    return 0;
+    return kb_log_epochs_check(log, kb_epoch_cache_truncate_fully(log->epochs));
 }
 
 int kb_log_truncate_to(kb_log *log, int64_t offset)
@@ -817,7 +965,7 @@ int kb_log_truncate_to(kb_log *log, int64_t offset)
     if (log->log_start > offset)
         log->log_start = offset;
     kb_log_clamp(log);
-    return 0;
+    return kb_log_epochs_check(log, kb_epoch_cache_truncate_from_end(log->epochs, offset));
 }
 
 /* ------------------------------------------------------------------- flush */
@@ -945,6 +1093,24 @@ void kb_log_sync_done(kb_log *log, const kb_log_sync *sync, int rc)
 }
 
 /* --------------------------------------------------------------- accessors */
+
+void kb_log_assign_epoch(kb_log *log, int32_t epoch, int64_t start_offset)
+{
+    if (!log->err)
+        kb_log_epochs_check(log, kb_epoch_cache_assign(log->epochs, epoch, start_offset));
+}
+
+int32_t kb_log_latest_epoch(const kb_log *log) { return kb_epoch_cache_latest_epoch(log->epochs); }
+
+void kb_log_end_offset_for_epoch(const kb_log *log, int32_t epoch, int32_t *epoch_out, int64_t *end_out)
+{
+    kb_epoch_cache_end_offset_for(log->epochs, epoch, kb_log_end_offset(log), epoch_out, end_out);
+}
+
+int64_t kb_log_epoch_start_offset(const kb_log *log, int32_t epoch)
+{
+    return kb_epoch_cache_start_offset(log->epochs, epoch);
+}
 
 void kb_log_set_cfg(kb_log *log, const kb_log_cfg *cfg) { log->cfg = *cfg; }
 const kb_log_cfg *kb_log_cfg_get(const kb_log *log) { return &log->cfg; }

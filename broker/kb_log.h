@@ -26,6 +26,17 @@
  *     takes the log directory offline), because after a failed fsync a retry can report
  *     success for pages the kernel already dropped.
  *
+ * Leader epochs (LeaderEpochFileCache): the log keeps which leader epoch started at which offset
+ * in <log dir>/<topic>-<partition>/leader-epoch-checkpoint (format: kb_epoch_cache.h), and is
+ * the only writer of that file. Appends add epochs (before their bytes are written, as Kafka
+ * does), truncation drops the entries at or above the cut, a rising log start offset moves the
+ * first entry up, a full truncation empties it. Invariant after open and after every call:
+ * entries strictly increase in epoch and start offset, none starts below the log start offset,
+ * and none starts above the LEO (the latest may start exactly at it: assigned there by
+ * kb_log_assign_epoch, or left by a cut inside its first batch, as in Kafka). Each change
+ * is written at once (temp file, fsync, rename, fsync of the directory); a failed write makes the
+ * log's error sticky.
+ *
  * Deleted segments (retention, DeleteRecords, truncation) are renamed to *.deleted and removed
  * file.delete.delay.ms later by kb_log_retention() / kb_log_delete_expired(), or at once when the
  * delay is 0. A segment pinned by a reader keeps its fd open until unpinned.
@@ -79,7 +90,11 @@ typedef struct kb_log_read_info {
  * segment from the one holding @recovery_point on is recovered (CRC-checked, torn tail cut,
  * indexes rebuilt); after the first cut, later segments are deleted. The log start offset is
  * max(@log_start_offset, first segment base); a log whose data ends below it starts over empty
- * at it. @cfg is copied. Returns 0 or a negative error (KB_LOG_* or -errno). */
+ * at it. The leader epoch checkpoint is loaded and made consistent with the segments: a missing
+ * or malformed one (a warning, not an error) is rebuilt from the batch headers when the log holds
+ * data; otherwise the epochs found in the segments recovered are added when newer; entries at or
+ * above the LEO go and the first one moves up to the log start. @cfg is copied. Returns 0 or a
+ * negative error (KB_LOG_* or -errno, also when the checkpoint cannot be read or written). */
 int kb_log_open(kb_log **out, const char *dir, const char *topic, int32_t partition, const kb_log_cfg *cfg,
                 int64_t recovery_point, int64_t log_start_offset, bool clean_shutdown);
 
@@ -87,13 +102,16 @@ int kb_log_open(kb_log **out, const char *dir, const char *topic, int32_t partit
  * the LEO on) and partition leader epoch in place, rolls first when needed, writes them with
  * one write. Validation of the records is the caller's; this checks only that @batches is a
  * sequence of whole magic-2 batches (KB_LOG_EBATCH) no larger than segment.bytes
- * (KB_LOG_ETOOBIG). On any error nothing is appended. May fsync per flush.*. */
+ * (KB_LOG_ETOOBIG). A @leader_epoch other than the latest one is added to the epoch cache from
+ * the first offset appended (a negative one is not recorded). On any error nothing is appended.
+ * May fsync per flush.*. */
 int kb_log_append(kb_log *log, uint8_t *batches, size_t len, int32_t leader_epoch, int64_t now_ms,
                   kb_log_append_info *info);
 
 /* As kb_log_append for a follower: keeps the offsets and epochs in the batches, which must
  * start at or above the LEO and increase (KB_LOG_EORDER otherwise). A roll starts the new
- * segment at the first batch's base offset. */
+ * segment at the first batch's base offset. Each batch whose partition leader epoch differs
+ * from the latest cached one is added to the epoch cache from its base offset. */
 int kb_log_append_as_follower(kb_log *log, const uint8_t *batches, size_t len, int64_t now_ms,
                               kb_log_append_info *info);
 
@@ -111,22 +129,26 @@ int kb_log_offset_for_time(kb_log *log, int64_t ts, int64_t *offset, int64_t *fo
 
 /* Raises the log start offset to @offset (DeleteRecords) and deletes the segments wholly below
  * it. @offset above the high watermark (the LEO when none is set) is KB_LOG_EOFFSET; at or
- * below the current start it changes nothing. Returns the number of segments deleted. */
+ * below the current start it changes nothing. The first epoch entry follows the new start.
+ * Returns the number of segments deleted, or a negative error. */
 int kb_log_delete_records_before(kb_log *log, int64_t offset);
 
 /* Drops every batch holding an offset >= @offset (replication). Segments above go; the LEO
- * becomes the end of the last batch kept. Below the first segment the log starts over empty
- * at @offset. At or above the LEO nothing happens. Returns 0 or a negative error. */
+ * becomes the end of the last batch kept; epoch entries starting at or above @offset go. Below
+ * the first segment the log starts over empty at @offset (kb_log_truncate_fully). At or above
+ * the LEO nothing happens. Returns 0 or a negative error. */
 int kb_log_truncate_to(kb_log *log, int64_t offset);
 
-/* Deletes every segment and starts an empty one at @offset; log start = LEO = @offset. */
+/* Deletes every segment and starts an empty one at @offset; log start = LEO = @offset. The epoch
+ * cache is emptied. */
 int kb_log_truncate_fully(kb_log *log, int64_t offset);
 
 /* Retention (Log.deleteOldSegments), with the delete cleanup policy: oldest segments whose
  * largest timestamp is more than retention.ms before @now_ms, then oldest segments while the
  * log stays >= retention.bytes without them; with any policy, segments wholly below the log
  * start offset. Never beyond the high watermark. When every segment goes, an empty active
- * segment is rolled first. Raises the log start offset; also removes due *.deleted files.
+ * segment is rolled first. Raises the log start offset (the first epoch entry follows it); also
+ * removes due *.deleted files.
  * Returns the number of segments deleted, or a negative error. */
 int kb_log_retention(kb_log *log, int64_t now_ms);
 
@@ -170,6 +192,29 @@ void kb_log_sync_done(kb_log *log, const kb_log_sync *sync, int rc);
 
 /* Closes the descriptors of @sync and frees its array (idempotent; NULL-safe). */
 void kb_log_sync_release(kb_log_sync *sync);
+
+/* Records that leader epoch @epoch starts at @start_offset (LeaderEpochFileCache.assign): the
+ * leader calls it with (its leader epoch, LEO) on becoming leader, as Partition.makeLeader does,
+ * so that a follower asking where the previous epoch ended gets the offset where this one
+ * started even before anything was appended in it; @start_offset is then the LEO (never above
+ * it, see the invariant in the file comment). A negative @epoch, or the latest epoch again
+ * at or above its start, changes nothing; an older epoch or a lower start replaces the entries
+ * that conflict with it (a warning). Does nothing once the log has failed; a failed write of the
+ * checkpoint makes the error sticky (kb_log_error). */
+void kb_log_assign_epoch(kb_log *log, int32_t epoch, int64_t start_offset);
+
+/* The latest leader epoch of the log's data (or assigned), -1 when none is known. */
+int32_t kb_log_latest_epoch(const kb_log *log);
+
+/* Where leader epoch @epoch ends in this log (LeaderEpochFileCache.endOffsetFor with the LEO),
+ * the answer to OffsetsForLeaderEpoch: *@epoch_out is the largest known epoch <= @epoch and
+ * *@end_out the start offset of the first epoch above @epoch, or the LEO when @epoch is the
+ * latest; (@epoch, start of the first epoch above) when no known epoch is <= @epoch; (-1, -1)
+ * for @epoch -1, an empty cache, or an @epoch above every known one. Never fails. */
+void kb_log_end_offset_for_epoch(const kb_log *log, int32_t epoch, int32_t *epoch_out, int64_t *end_out);
+
+/* The offset where leader epoch @epoch starts in this log, or -1 when it has no entry. */
+int64_t kb_log_epoch_start_offset(const kb_log *log, int32_t epoch);
 
 /* The sticky error (0 when none): set after a failed I/O, every mutating call returns it. */
 int kb_log_error(const kb_log *log);

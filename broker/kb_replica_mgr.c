@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "kb_dyncfg.h"
 #include "kb_log.h"
 #include "kb_log_mgr.h"
 #include "kb_network.h"
+#include "kb_rm_int.h"
 #include "kb_server.h"
 #include "kz_log.h"
 #include "kz_map.h"
@@ -16,16 +19,6 @@
 #include "kz_vec.h"
 
 #define KB_RM_LOG "kafka.server.ReplicaManager"
-
-struct kb_rm {
-    kb_server *s;
-    kz_map by_hash;        /* hash(topic, partition) -> kb_part chain */
-    kb_part **all;
-    int n;
-    size_t cap;
-    kb_rm_append_fn *on_append;
-    void *on_append_ctx;
-};
 
 static int64_t kb_rm_hash(const char *t, int32_t len, int32_t p)
 {
@@ -36,11 +29,53 @@ static int64_t kb_rm_hash(const char *t, int32_t len, int32_t p)
     return (int64_t)h;
 }
 
+static void kb_rm_on_notify(evutil_socket_t fd, short what, void *arg)
+{
+    kb_rm *rm = arg;
+    (void)fd;
+    (void)what;
+    while (rm->notify_head) {
+        kb_part *p = rm->notify_head;
+        rm->notify_head = p->notify_next;
+        p->notify_next = NULL;
+        p->notify_queued = false;
+        if (rm->on_append)
+            rm->on_append(rm->on_append_ctx, p);
+    }
+}
+
+void kb_rm_notify_later(kb_rm *rm, kb_part *p)
+{
+    if (p->notify_queued)
+        return;
+    p->notify_queued = true;
+    p->notify_next = rm->notify_head;
+    rm->notify_head = p;
+    event_active(rm->notify_ev, EV_TIMEOUT, 0);
+}
+
+static void kb_rm_unqueue(kb_rm *rm, kb_part *p)
+{
+    for (kb_part **pp = &rm->notify_head; *pp; pp = &(*pp)->notify_next)
+        if (*pp == p) {
+            *pp = p->notify_next;
+            break;
+        }
+    p->notify_queued = false;
+}
+
 kb_rm *kb_rm_new(kb_server *s)
 {
     kb_rm *rm = calloc(1, sizeof *rm);
-    if (rm)
-        rm->s = s;
+    if (!rm)
+        return NULL;
+    rm->s = s;
+    rm->notify_ev = event_new(s->base, -1, 0, kb_rm_on_notify, rm);
+    rm->fetchers = kb_fetchers_new(s, rm);
+    if (!rm->notify_ev || !rm->fetchers) {
+        kb_rm_free(rm);
+        return NULL;
+    }
     return rm;
 }
 
@@ -49,8 +84,7 @@ static void kb_part_free(kb_part *p)
     free(p->topic);
     free(p->replicas.v);
     free(p->isr.v);
-    free(p->follower_ids);
-    free(p->follower_leo);
+    free(p->followers);
     free(p);
 }
 
@@ -58,10 +92,14 @@ void kb_rm_free(kb_rm *rm)
 {
     if (!rm)
         return;
+    kb_fetchers_free(rm->fetchers); /* first: no fetch completion reaches a partition after this */
+    kb_isr_free(rm);
     for (int i = 0; i < rm->n; i++)
         kb_part_free(rm->all[i]);
     free(rm->all);
     kz_map_free(&rm->by_hash);
+    if (rm->notify_ev)
+        event_free(rm->notify_ev);
     free(rm);
 }
 
@@ -141,55 +179,8 @@ static int kb_ids_copy(kb_md_ids *dst, const kz_kai32 *src)
     return 0;
 }
 
-static bool kb_ids_has(const kb_md_ids *ids, int32_t id)
-{
-    for (int32_t i = 0; i < ids->n; i++)
-        if (ids->v[i] == id)
-            return true;
-    return false;
-}
-
-bool kb_part_update_hw(kb_part *p)
-{
-    if (!p->is_leader)
-        return false;
-    int64_t hw = kb_log_end_offset(p->log);
-    for (int32_t i = 0; i < p->nfollowers; i++)
-        if (kb_ids_has(&p->isr, p->follower_ids[i]) && p->follower_leo[i] < hw)
-            hw = p->follower_leo[i];
-    if (hw <= p->hw)
-        return false;
-    p->hw = hw;
-    kb_log_set_high_watermark(p->log, hw);
-    return true;
-}
-
-/* Followers are every replica but us; their log end offsets start unknown
- * (at the high watermark, as Kafka resets them on becoming leader). */
-static int kb_part_reset_followers(kb_part *p, int32_t self)
-{
-    free(p->follower_ids);
-    free(p->follower_leo);
-    p->follower_ids = NULL;
-    p->follower_leo = NULL;
-    p->nfollowers = 0;
-    int32_t n = p->replicas.n;
-    if (n == 0)
-        return 0;
-    p->follower_ids = calloc((size_t)n, sizeof *p->follower_ids);
-    p->follower_leo = calloc((size_t)n, sizeof *p->follower_leo);
-    if (!p->follower_ids || !p->follower_leo)
-        return KZ_ENOMEM;
-    for (int32_t i = 0; i < n; i++)
-        if (p->replicas.v[i] != self) {
-            p->follower_ids[p->nfollowers] = p->replicas.v[i];
-            p->follower_leo[p->nfollowers++] = p->hw;
-        }
-    return 0;
-}
-
 int16_t kb_rm_become(kb_rm *rm, kz_str topic, const kz_uuid *topic_id,
-                     const kz_LeaderAndIsrPartitionState *ps)
+                     const kz_LeaderAndIsrPartitionState *ps, const kb_rm_leader_ep *ep)
 {
     kb_server *s = rm->s;
     kb_part *p = kb_rm_get(rm, topic.s, topic.len, ps->partition_index);
@@ -215,6 +206,8 @@ int16_t kb_rm_become(kb_rm *rm, kz_str topic, const kz_uuid *topic_id,
             return 56; /* KAFKA_STORAGE_ERROR */
         }
         p->hw = kb_log_high_watermark(p->log); /* from replication-offset-checkpoint */
+        if (p->hw < kb_log_start_offset(p->log))
+            p->hw = kb_log_start_offset(p->log);
         kb_dyncfg_load_topic(s->dyncfg, p->topic);
         if (kb_rm_add(rm, p) != 0) {
             kb_part_free(p);
@@ -224,6 +217,7 @@ int16_t kb_rm_become(kb_rm *rm, kz_str topic, const kz_uuid *topic_id,
     if (topic_id)
         p->topic_id = *topic_id;
     bool was_leader = p->is_leader;
+    int32_t prev_epoch = p->leader_epoch;
     p->leader = ps->leader;
     p->leader_epoch = ps->leader_epoch;
     p->zk_version = ps->zk_version;
@@ -231,21 +225,40 @@ int16_t kb_rm_become(kb_rm *rm, kz_str topic, const kz_uuid *topic_id,
     p->is_leader = ps->leader == s->broker_id;
     if (kb_ids_copy(&p->replicas, &ps->replicas) || kb_ids_copy(&p->isr, &ps->isr))
         return -1;
+    int64_t leo = kb_log_end_offset(p->log);
+    char isrs[256];
     if (p->is_leader) {
-        if (p->hw > kb_log_end_offset(p->log))
-            p->hw = kb_log_end_offset(p->log);
-        if (kb_part_reset_followers(p, s->broker_id) != 0)
+        kb_fetchers_remove(rm->fetchers, p);
+        if (p->hw > leo)
+            p->hw = leo;
+        /* Kafka 2.8's makeLeader: this epoch starts at our LEO, in the epoch cache too, so
+         * that followers asking for the previous epoch's end learn where it stopped. */
+        p->epoch_start_offset = leo;
+        kb_log_assign_epoch(p->log, p->leader_epoch, leo);
+        if (kb_part_reset_followers(p, s->broker_id, was_leader) != 0)
             return -1;
         kb_part_update_hw(p);
-        kz_info("kafka.cluster.Partition", "[Partition %s-%d broker=%d] %s starting at leader epoch %d "
-                "from offset %lld with high watermark %lld. Previous leader epoch was %d.",
-                p->topic, p->index, s->broker_id, was_leader ? "Leader" : "Leader", p->leader_epoch,
-                (long long)kb_log_end_offset(p->log), (long long)p->hw, ps->leader_epoch - 1);
+        kz_info("kafka.cluster.Partition", "[Partition %s-%d broker=%d] Leader %s-%d starts at leader epoch "
+                "%d from offset %lld with high watermark %lld ISR [%s]. Previous leader epoch was %d.",
+                p->topic, p->index, s->broker_id, p->topic, p->index, p->leader_epoch, (long long)leo,
+                (long long)p->hw, kb_ids_str(&p->isr, isrs, sizeof isrs), prev_epoch);
     } else {
-        kz_info(KB_RM_LOG, "[Broker id=%d] Follower %s-%d starts at leader epoch %d from offset %lld "
-                "with high watermark %lld. Current leader is %d.",
-                s->broker_id, p->topic, p->index, p->leader_epoch,
-                (long long)kb_log_end_offset(p->log), (long long)p->hw, p->leader);
+        free(p->followers);
+        p->followers = NULL;
+        p->nfollowers = 0;
+        p->isr_writing = false;
+        if (ps->leader >= 0 && ep && ep->host) {
+            if (kb_fetchers_add(rm->fetchers, p, ps->leader, ep->host, ep->port) != 0)
+                return -1;
+            kz_info(KB_RM_LOG, "[Broker id=%d] Follower %s-%d starts at leader epoch %d from offset %lld "
+                    "with high watermark %lld. Previous leader epoch was %d. Current leader is %d.",
+                    s->broker_id, p->topic, p->index, p->leader_epoch, (long long)leo, (long long)p->hw,
+                    prev_epoch, p->leader);
+        } else {
+            kb_fetchers_remove(rm->fetchers, p);
+            kz_warn(KB_RM_LOG, "[Broker id=%d] Follower %s-%d has no live leader (leader %d) at leader "
+                    "epoch %d: not fetching", s->broker_id, p->topic, p->index, ps->leader, p->leader_epoch);
+        }
     }
     if (rm->on_append)
         rm->on_append(rm->on_append_ctx, p); /* waiters re-check: the role changed */
@@ -258,8 +271,10 @@ int16_t kb_rm_stop(kb_rm *rm, kz_str topic, int32_t partition, bool delete)
     if (!p)
         return 0;
     p->is_leader = false;
+    kb_fetchers_remove(rm->fetchers, p);
     if (rm->on_append)
         rm->on_append(rm->on_append_ctx, p);
+    kb_rm_unqueue(rm, p);
     kb_rm_remove(rm, p);
     if (delete) {
         kz_info(KB_RM_LOG, "[Broker id=%d] Deleting log of %s-%d", rm->s->broker_id, p->topic, p->index);

@@ -27,6 +27,21 @@ typedef struct kb_log kb_log;
 typedef struct kb_rm kb_rm;
 
 typedef struct kb_part kb_part;
+struct kb_fetcher;
+
+/* What a leader knows of one follower (Kafka's Replica): its log end offset
+ * as its last fetch reported it (-1 until it fetches), and the times that
+ * decide ISR membership. A follower is "caught up" at a fetch that asks for
+ * the leader's LEO, or for at least the LEO the leader had at the follower's
+ * previous fetch (then at that previous fetch's time). */
+typedef struct kb_follower {
+    int32_t id;
+    int64_t leo;
+    int64_t caught_up_ms;           /* kz_mono_ms of the last time it was caught up */
+    int64_t last_fetch_ms;
+    int64_t last_fetch_leader_leo;  /* the leader's LEO at its last fetch */
+} kb_follower;
+
 struct kb_part {
     char *topic;
     int32_t index;
@@ -36,9 +51,13 @@ struct kb_part {
     int32_t leader, leader_epoch, zk_version, controller_epoch;
     kb_md_ids replicas, isr;       /* owned copies */
     int64_t hw;
-    int32_t nfollowers;            /* replicas other than us: their LEOs below */
-    int32_t *follower_ids;
-    int64_t *follower_leo;
+    int64_t epoch_start_offset;    /* leader: the LEO when it became leader in this epoch */
+    int32_t nfollowers;            /* leader: replicas other than us */
+    kb_follower *followers;
+    bool isr_writing;              /* leader: an ISR update to ZooKeeper is in flight */
+    bool notify_queued;            /* on the replica manager's notify list */
+    kb_part *notify_next;
+    struct kb_fetcher *fetcher;    /* follower: the fetcher that replicates it, NULL when none */
     kb_part *hnext;
 };
 
@@ -54,13 +73,23 @@ kb_part *kb_rm_get(kb_rm *rm, const char *topic, int32_t len, int32_t partition)
 int kb_rm_count(const kb_rm *rm);
 kb_part *kb_rm_at(kb_rm *rm, int i);
 
+/* Where a follower fetches from: the leader's endpoint as the LeaderAndIsr
+ * request's live leaders list gives it (host NULL: the leader is not live). */
+typedef struct kb_rm_leader_ep {
+    const char *host;
+    int32_t port;
+} kb_rm_leader_ep;
+
 /* Applies one partition state of a LeaderAndIsr request whose replicas
  * include this broker: creates the log when missing, and becomes leader or
- * follower if the leader epoch is newer than ours. Returns a Kafka error
- * code for the partition (0, STALE_CONTROLLER_EPOCH for an epoch that is not
- * newer, KAFKA_STORAGE_ERROR when the log cannot be created). */
+ * follower if the leader epoch is newer than ours. A new leader records the
+ * epoch's start offset in the leader epoch cache and starts tracking its
+ * followers; a follower (re)starts fetching from @ep, truncating first.
+ * Returns a Kafka error code for the partition (0, STALE_CONTROLLER_EPOCH
+ * for an epoch that is not newer, KAFKA_STORAGE_ERROR when the log cannot be
+ * created). */
 int16_t kb_rm_become(kb_rm *rm, kz_str topic, const kz_uuid *topic_id,
-                     const kz_LeaderAndIsrPartitionState *ps);
+                     const kz_LeaderAndIsrPartitionState *ps, const kb_rm_leader_ep *ep);
 
 /* Stops hosting (StopReplica); with @delete also deletes the log. Returns a
  * Kafka error code (0 also when the partition was unknown). */
@@ -76,5 +105,33 @@ int16_t kb_rm_append(kb_rm *rm, kb_part *p, uint8_t *buf, size_t len, int64_t *b
 bool kb_part_update_hw(kb_part *p);
 int64_t kb_part_leo(const kb_part *p);
 int64_t kb_part_log_start(const kb_part *p);
+
+/* Queues @p for the append listener on a later loop turn (no re-entry into
+ * the caller's iteration of waiting requests). */
+void kb_rm_notify_later(kb_rm *rm, kb_part *p);
+
+/* ---- leader side of replication (kb_isr.c) ---- */
+
+/* A fetch from follower @replica asking for @fetch_offset (its log end
+ * offset) arrived at the leader of @p: records it, adds the follower to the
+ * ISR once it has caught up to the high watermark and this epoch's start,
+ * and advances the high watermark (waiters are told on a later turn). A
+ * replica id that is not a follower of @p is ignored. */
+void kb_rm_follower_fetch(kb_rm *rm, kb_part *p, int32_t replica, int64_t fetch_offset);
+
+/* Resets the follower table of a partition that just became leader (or
+ * whose replicas changed): ISR members count as caught up now. */
+int kb_part_reset_followers(kb_part *p, int32_t self, bool keep);
+
+/* Leaders drop followers that have not been caught up within
+ * replica.lag.time.max.ms from the ISR (runs every half of it). */
+void kb_rm_isr_expire(kb_rm *rm);
+
+/* Starts the ISR timers (expiry, change propagation). */
+int kb_rm_isr_start(kb_rm *rm);
+
+/* Records that this broker changed @p's ISR, for the next
+ * /isr_change_notification znode. */
+void kb_rm_isr_changed(kb_rm *rm, const kb_part *p);
 
 #endif

@@ -329,7 +329,11 @@ static void kb_server_on_signal(evutil_socket_t sig, short what, void *arg)
 {
     kb_server *s = arg;
     (void)what;
-    kz_info(KB_SRV_LOG, "[KafkaServer id=%d] shutting down (signal %d)", s->broker_id, (int)sig);
+    if (s->ctl && kb_ctl_shutdown_running(s->ctl))
+        kz_info(KB_SRV_LOG, "[KafkaServer id=%d] signal %d during the controlled shutdown: shutting down now",
+                s->broker_id, (int)sig);
+    else
+        kz_info(KB_SRV_LOG, "[KafkaServer id=%d] shutting down (signal %d)", s->broker_id, (int)sig);
     kb_server_stop(s, 0);
 }
 
@@ -349,7 +353,7 @@ kb_server *kb_server_new(struct event_base *base, kb_config *cfg, char *err, siz
     s->net = kb_net_new(base, &nc, kb_apis_dispatch, s);
     s->mdc = kb_mdc_new();
     s->rm = kb_rm_new(s);
-    if (!s->net || !s->mdc || !s->rm) {
+    if (!s->net || !s->mdc || !s->rm || kb_rm_isr_start(s->rm) != 0) {
         snprintf(err, errlen, "out of memory");
         kb_server_free(s);
         return NULL;
@@ -418,16 +422,75 @@ int kb_server_start(kb_server *s)
     return 0;
 }
 
-void kb_server_stop(kb_server *s, int exit_code)
+/* ---- stopping ---- */
+
+/* The stop sequence proper: the controller resigns, the listeners close,
+ * the loop exits (kb_server_free does the rest). */
+static void kb_server_stop_now(kb_server *s)
 {
     if (s->stopping)
         return;
     s->stopping = true;
-    s->exit_code = exit_code;
     if (s->ctl)
         kb_ctl_on_session_lost(s->ctl);
     kb_net_close_all(s->net);
     event_base_loopexit(s->base, NULL);
+}
+
+/* kb_ctl_cs_locate_fn: the inter-broker endpoint of broker @id, from the metadata cache. */
+static int kb_server_locate_broker(void *ctx, int32_t id, char *host, size_t hostlen, int32_t *port)
+{
+    kb_server *s = ctx;
+    const kb_md_broker *b = kb_mdc_broker(s->mdc, id);
+    const kb_md_ep *ep = b ? kb_mdc_endpoint(b, s->cfg->inter_broker_listener) : NULL;
+    if (!ep || !ep->host)
+        return -1;
+    snprintf(host, hostlen, "%s", ep->host);
+    *port = ep->port;
+    return 0;
+}
+
+/* kb_ctl_cs_done_fn: the controlled shutdown is over (it logged how): stop. */
+static void kb_server_on_controlled_shutdown(void *ctx, bool ok)
+{
+    (void)ok;
+    kb_server_stop_now(ctx);
+}
+
+/* Starts the controlled shutdown of a registered broker (controlled.shutdown.*);
+ * 0 when started (kb_server_on_controlled_shutdown follows), else -1. */
+static int kb_server_controlled_shutdown(kb_server *s)
+{
+    const kb_config *cfg = s->cfg;
+    if (!cfg->controlled_shutdown_enable || !s->registered || !s->ctl)
+        return -1;
+    kb_ctl_cs_cfg cc = {
+        .broker_epoch = s->broker_epoch,
+        .max_retries = cfg->controlled_shutdown_max_retries,
+        .backoff_ms = cfg->controlled_shutdown_retry_backoff_ms,
+        .timeout_ms = cfg->controller_socket_timeout_ms > cfg->request_timeout_ms ? cfg->controller_socket_timeout_ms
+                                                                                  : cfg->request_timeout_ms,
+    };
+    return kb_ctl_shutdown_begin(s->ctl, &cc, kb_server_locate_broker, kb_server_on_controlled_shutdown, s);
+}
+
+/* Before anything closes, a registered broker hands its leaderships over
+ * (controlled shutdown, the loop serving meanwhile); a second call during it
+ * (another signal, a fatal error) skips the rest of it. */
+void kb_server_stop(kb_server *s, int exit_code)
+{
+    if (s->stopping)
+        return;
+    if (s->ctl && kb_ctl_shutdown_running(s->ctl)) {
+        if (exit_code != 0)
+            s->exit_code = exit_code;
+        kb_ctl_shutdown_abort(s->ctl); /* its callback stops now */
+        return;
+    }
+    s->exit_code = exit_code;
+    if (kb_server_controlled_shutdown(s) == 0)
+        return;
+    kb_server_stop_now(s);
 }
 
 void kb_server_free(kb_server *s)
