@@ -4,9 +4,13 @@
  * Start (as KafkaServer.startup): ZooKeeper session -> chroot and persistent
  * paths -> /cluster/id -> log manager (dir locks, recovery, meta.properties)
  * -> listeners -> /brokers/ids/<id> (its czxid is our broker epoch) ->
- * controller election. Stop: controller resigns, listeners close, logs are
- * flushed and checkpointed with the clean-shutdown marker, ZooKeeper session
- * closed (the ephemeral registration vanishes).
+ * controller election. Stop: first a controlled shutdown when
+ * controlled.shutdown.enable (the controller moves leadership away while this
+ * broker keeps serving; retried controlled.shutdown.max.retries times; a
+ * second signal skips it), then the controller resigns, listeners close,
+ * replica fetchers stop, logs are flushed and checkpointed with the
+ * clean-shutdown marker, ZooKeeper session closed (the ephemeral
+ * registration vanishes).
  *
  * The struct is visible to the request handlers (kb_api_*.c), which are the
  * server's own parts; everything else goes through each module's API.

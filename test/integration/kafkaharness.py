@@ -1290,3 +1290,209 @@ def ref_znodes(name):
             if m:
                 out[m.group(1)] = (m.group(2), m.group(3))
     return out
+
+
+# ================================================================ replication
+# Helpers of the replication scenarios (0120): a replica's log read from its files,
+# leader epoch checkpoints, Metadata with leader epochs and offline replicas, raw Produce,
+# ISR waits on the partition state znode, and frozen (SIGSTOP) brokers.
+
+def timeout_scale():
+    """Factor for time bounds that depend on the broker's speed: KAFKA_TIME_SCALE if set,
+    else 3 for a sanitizer build (kafkad_bin() under build/san), else 1."""
+    v = os.environ.get("KAFKA_TIME_SCALE")
+    if v:
+        return float(v)
+    return 3.0 if os.sep + "san" + os.sep in kafkad_bin() else 1.0
+
+
+def replica_log_bytes(broker, topic, partition):
+    """The bytes of a replica's .log segments concatenated in base offset order (b"" when
+    the partition dir has no segment)."""
+    d = broker.partition_dir(topic, partition)
+    out = b""
+    for base in broker.segments(topic, partition):
+        with open(os.path.join(d, "%020d.log" % base), "rb") as f:
+            out += f.read()
+    return out
+
+
+def replica_log_end(broker, topic, partition):
+    """Log end offset of a replica read from its files: one past the last complete batch of
+    its last non-empty segment (the base offset of the last segment when every segment is
+    empty); None without a partition dir."""
+    d = broker.partition_dir(topic, partition)
+    if not os.path.isdir(d):
+        return None
+    bases = broker.segments(topic, partition)
+    for base in reversed(bases):
+        with open(os.path.join(d, "%020d.log" % base), "rb") as f:
+            batches = parse_batches(f.read())
+        if batches:
+            last = batches[-1]
+            return last["base_offset"] + last["last_offset_delta"] + 1
+    return bases[0] if bases else 0
+
+
+def batch_leader_epochs(data):
+    """[(base_offset, partitionLeaderEpoch)] of the RecordBatch v2 batches in data."""
+    return [(b["base_offset"], struct.unpack(">i", data[b["position"] + 12:
+                                                        b["position"] + 16])[0])
+            for b in parse_batches(data)]
+
+
+def read_leader_epoch_checkpoint(broker, topic, partition):
+    """[(epoch, start offset)] of <log dir>/<topic>-<partition>/leader-epoch-checkpoint, its
+    format checked (version line "0", entry count, one "<epoch> <offset>" line per entry,
+    newline-terminated); None when the file does not exist."""
+    path = os.path.join(broker.partition_dir(topic, partition), "leader-epoch-checkpoint")
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    assert text.endswith("\n"), "%s: no final newline: %r" % (path, text)
+    lines = text[:-1].split("\n")
+    assert lines[0] == "0", "%s: version line %r" % (path, lines[0])
+    n = int(lines[1])
+    entries = lines[2:]
+    assert len(entries) == n, "%s: count %d but %d entries: %r" % (path, n, len(entries), text)
+    out = []
+    for ln in entries:
+        e, o = ln.split(" ")
+        out.append((int(e), int(o)))
+    return out
+
+
+def metadata_ext_body(topics, version, auto_create=False):
+    """Metadata v1..v8 request body (v8: no authorized operations asked for)."""
+    body = karray(topics, kstr)
+    if version >= 4:
+        body += i8(1 if auto_create else 0)
+    if version >= 8:
+        body += i8(0) + i8(0)
+    return body
+
+
+def parse_metadata_ext(rd, version):
+    """As parse_metadata (versions 1..8), each partition also with leader_epoch (v7+, else
+    None) and offline (the offline replicas, v5+, else None)."""
+    if version >= 3:
+        rd.i32()
+    brokers = {}
+    for _ in range(rd.i32()):
+        nid, host, port = rd.i32(), rd.string(), rd.i32()
+        rd.string()
+        brokers[nid] = (host, port)
+    cluster_id = rd.string() if version >= 2 else None
+    controller = rd.i32()
+    topics = {}
+    for _ in range(rd.i32()):
+        err, name, internal = rd.i16(), rd.string(), rd.i8() != 0
+        parts = {}
+        for _ in range(rd.i32()):
+            perr, idx, leader = rd.i16(), rd.i32(), rd.i32()
+            epoch = rd.i32() if version >= 7 else None
+            replicas = rd.array(Reader.i32)
+            isr = rd.array(Reader.i32)
+            offline = rd.array(Reader.i32) if version >= 5 else None
+            parts[idx] = {"error": perr, "leader": leader, "leader_epoch": epoch,
+                          "replicas": replicas, "isr": isr, "offline": offline}
+        if version >= 8:
+            rd.i32()
+        topics[name] = {"error": err, "internal": internal, "partitions": parts}
+    if version >= 8:
+        rd.i32()
+    return {"brokers": brokers, "controller": controller, "cluster_id": cluster_id,
+            "topics": topics}
+
+
+def metadata_ext(host, port=KAFKA_PORT, topics=None, version=7, timeout=5.0):
+    """Metadata (no auto-creation) of one broker on a fresh connection, parsed by
+    parse_metadata_ext."""
+    with KafkaWire(host, port, timeout) as w:
+        rd = w.call(3, version, metadata_ext_body(topics, version), timeout=timeout)
+        return parse_metadata_ext(rd, version)
+
+
+def produce_records(host, topic, partition, records, acks=1, timeout_ms=5000,
+                    port=KAFKA_PORT, timeout=None):
+    """Produces one uncompressed batch of [(key, value)] with a raw Produce v3 request:
+    (error code, base offset) of the response.  timeout bounds the wait for the response
+    (default timeout_ms plus 10 s)."""
+    if timeout is None:
+        timeout = timeout_ms / 1000.0 + 10
+    body = produce_body(topic, partition, record_batch(records), acks=acks,
+                        timeout_ms=timeout_ms)
+    with KafkaWire(host, port, timeout) as w:
+        rd = w.call(0, 3, body, timeout=timeout)
+        res = parse_produce_v3(rd)
+    assert len(res) == 1 and res[0][:2] == (topic, partition), res
+    return res[0][2], res[0][3]
+
+
+def isr_of(cluster, topic, partition):
+    """The ISR in the partition state znode (None when it does not exist)."""
+    st = cluster.partition_state(topic, partition)
+    return None if st is None else st["isr"]
+
+
+def wait_isr(cluster, topic, partition, want, timeout=30.0, what=None):
+    """Waits until the state znode's ISR is the set `want` (ids); returns (state, stat)."""
+    want = set(want)
+
+    def ok():
+        cluster.check_alive()
+        st, stat = cluster.zk_json("/brokers/topics/%s/partitions/%d/state"
+                                   % (topic, partition))
+        return (st, stat) if st is not None and set(st["isr"]) == want else None
+
+    return wait_until(ok, timeout, interval=0.05,
+                      what=what or "ISR of %s-%d = %s" % (topic, partition, sorted(want)))
+
+
+def wait_log_ends_equal(brokers, topic, partition, timeout=30.0):
+    """Waits until the replicas on `brokers` have the same log end offset in their files;
+    returns it."""
+    last = {}
+
+    def ok():
+        for b in brokers:
+            b.check_alive()
+        ends = {b.broker_id: replica_log_end(b, topic, partition) for b in brokers}
+        last.update(ends)
+        vals = set(ends.values())
+        return (vals.pop(),) if len(vals) == 1 and None not in vals else None
+
+    try:
+        return wait_until(ok, timeout, interval=0.1,
+                          what="equal log end offsets of %s-%d" % (topic, partition))[0]
+    except AssertionError as e:
+        raise AssertionError("%s: %s" % (e, last)) from None
+
+
+class Frozen:
+    """Context manager: SIGSTOPs the given running brokers on entry (or at freeze()) and
+    SIGCONTs every one still frozen on thaw() or exit, whatever happened."""
+
+    def __init__(self, *brokers):
+        self.brokers = list(brokers)
+        self.frozen = []
+
+    def freeze(self):
+        for b in self.brokers:
+            os.kill(b.pid, signal.SIGSTOP)
+            self.frozen.append(b)
+
+    def thaw(self):
+        while self.frozen:
+            b = self.frozen.pop()
+            if b.proc is not None and b.proc.poll() is None:
+                os.kill(b.pid, signal.SIGCONT)
+
+    def __enter__(self):
+        self.freeze()
+        return self
+
+    def __exit__(self, *exc):
+        self.thaw()
