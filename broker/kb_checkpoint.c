@@ -1,19 +1,17 @@
 /* broker/kb_checkpoint.c -- offset checkpoint files (format and reading rules in kb_checkpoint.h).
  *
- * The reader takes the whole file in memory (a checkpoint holds one short line per partition,
- * bounded below by KB_CKPT_MAX_FILE) and walks it line by line with explicit bounds; numbers go
- * through the strict decimal parsers of kz_config, never sscanf. */
+ * The reader takes the whole file in memory (kz_fs_read_small; a checkpoint holds one short line
+ * per partition, bounded below by KB_CKPT_MAX_FILE) and walks it line by line with explicit
+ * bounds (kb_checkpoint_parse, shared with the leader epoch file); numbers go through the strict
+ * decimal parsers of kz_config, never sscanf. */
 #include "kb_checkpoint.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "kz_buf.h"
 #include "kz_config.h"
@@ -24,50 +22,6 @@
 #define KB_CKPT_MAX_ITEM 512          /* a topic name is at most 249 bytes */
 
 /* ---------------------------------------------------------------- reading */
-
-/* Reads the whole regular file @path into a malloc'd buffer (NUL-terminated). */
-static int kb_slurp(const char *path, char **out, size_t *len)
-{
-    int rc = 0;
-    char *buf = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        rc = -errno;
-        goto out;
-    }
-    if (st.st_size < 0 || (uint64_t)st.st_size > KB_CKPT_MAX_FILE) {
-        rc = -EFBIG;
-        goto out;
-    }
-    size_t cap = (size_t)st.st_size, n = 0;
-    if (!(buf = malloc(cap + 1))) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    while (n < cap) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            goto out;
-        }
-        if (r == 0)
-            break; /* shrank meanwhile: take what is there */
-        n += (size_t)r;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    buf = NULL;
-out:
-    free(buf);
-    close(fd);
-    return rc;
-}
 
 /* A line cursor over the file text, as BufferedReader.readLine: lines end at "\n", "\r" or
  * "\r\n"; the last line may lack a terminator. */
@@ -103,99 +57,114 @@ static bool kb_copy_item(char *buf, size_t cap, const char *s, size_t n)
 
 static bool kb_is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
-/* Parses a whole line as one int (Java String.toInt: no blanks allowed). */
-static bool kb_line_i64(const char *s, size_t n, int64_t *v)
+bool kb_checkpoint_num(const char *s, size_t n, int64_t *v)
 {
     char tmp[32];
     return kb_copy_item(tmp, sizeof tmp, s, n) && kz_cfg_parse_i64(tmp, v) == 0;
 }
 
-/* Splits an entry line like Java's line.split("\\s+"): every run of blanks separates two items
- * (so a leading run yields an empty first item) and trailing empty items are dropped. Exactly
- * three items, the first non-empty, are accepted. */
-static int kb_parse_entry(const char *s, size_t n, kb_ckpt_entry *e)
+/* Splits line [s, s+n) into @it as Java's line.split("\\s+") (see kb_ckpt_items): every run of
+ * blanks separates two items, so a leading run yields an empty first item; the items up to the
+ * last non-empty one count. */
+static void kb_split_line(const char *s, size_t n, kb_ckpt_items *it)
 {
-    const char *item[3] = { NULL, NULL, NULL };
-    size_t ilen[3] = { 0, 0, 0 };
-    size_t k = 0, last_nonempty = 0, start = 0, i = 0;
-    bool any = false;
+    size_t k = 0, i = 0;
+    it->n = 0;
     for (;;) {
+        size_t start = i;
         while (i < n && !kb_is_ws(s[i]))
             i++;
-        if (k < 3) {
-            item[k] = s + start;
-            ilen[k] = i - start;
-        }
-        if (i > start) {
-            last_nonempty = k;
-            any = true;
+        if (k < KB_CKPT_MAX_ITEMS) {
+            it->s[k] = s + start;
+            it->len[k] = i - start;
         }
         k++;
+        if (i > start)
+            it->n = k;
         if (i == n)
             break;
         while (i < n && kb_is_ws(s[i]))
             i++;
-        start = i;
     }
-    if (!any || last_nonempty != 2 || ilen[0] == 0 || ilen[0] > KB_CKPT_MAX_ITEM)
+}
+
+int kb_checkpoint_parse(const char *text, size_t len, kb_ckpt_line_fn *fn, void *ctx)
+{
+    kb_lines l = { text, text + len };
+    const char *s;
+    size_t sl;
+    int64_t version, expect, cnt = 0;
+    if (!kb_lines_next(&l, &s, &sl))
+        return 0; /* empty file: no entries */
+    if (!kb_checkpoint_num(s, sl, &version) || version != 0)
+        return -EBADMSG;
+    if (!kb_lines_next(&l, &s, &sl))
+        return 0;
+    if (!kb_checkpoint_num(s, sl, &expect) || expect < 0 || expect > INT32_MAX)
+        return -EBADMSG;
+    while (kb_lines_next(&l, &s, &sl)) {
+        kb_ckpt_items it;
+        kb_split_line(s, sl, &it);
+        int rc = fn(ctx, &it);
+        if (rc)
+            return rc;
+        cnt++;
+    }
+    return cnt == expect ? 0 : -EBADMSG;
+}
+
+/* An offset checkpoint entry: exactly three items, the first (the topic) non-empty. */
+static int kb_parse_entry(const kb_ckpt_items *it, kb_ckpt_entry *e)
+{
+    if (it->n != 3 || it->len[0] == 0 || it->len[0] > KB_CKPT_MAX_ITEM)
         return -EBADMSG;
     char num[32];
     int32_t part;
     int64_t off;
-    if (!kb_copy_item(num, sizeof num, item[1], ilen[1]) || kz_cfg_parse_i32(num, &part) != 0)
+    if (!kb_copy_item(num, sizeof num, it->s[1], it->len[1]) || kz_cfg_parse_i32(num, &part) != 0)
         return -EBADMSG;
-    if (!kb_copy_item(num, sizeof num, item[2], ilen[2]) || kz_cfg_parse_i64(num, &off) != 0)
+    if (!kb_checkpoint_num(it->s[2], it->len[2], &off))
         return -EBADMSG;
-    if (!(e->topic = strndup(item[0], ilen[0])))
+    if (!(e->topic = strndup(it->s[0], it->len[0])))
         return -ENOMEM;
     e->partition = part;
     e->offset = off;
     return 0;
 }
 
+/* The entries read so far. */
+typedef struct kb_ckpt_acc {
+    kb_ckpt_entry *v;
+    size_t n, cap;
+} kb_ckpt_acc;
+
+/* kb_ckpt_line_fn of kb_checkpoint_read. */
+static int kb_ckpt_take(void *ctx, const kb_ckpt_items *it)
+{
+    kb_ckpt_acc *a = ctx;
+    int rc = KZ_VEC_RESERVE(a->v, a->cap, a->n + 1, 16);
+    if (rc == 0 && (rc = kb_parse_entry(it, &a->v[a->n])) == 0)
+        a->n++;
+    return rc;
+}
+
 int kb_checkpoint_read(const char *path, kb_ckpt_entry **out, size_t *n)
 {
     char *text = NULL;
-    size_t len = 0, cnt = 0, cap = 0;
-    kb_ckpt_entry *v = NULL;
+    size_t len = 0;
+    kb_ckpt_acc acc = { NULL, 0, 0 };
     *out = NULL;
     *n = 0;
-    int rc = kb_slurp(path, &text, &len);
+    int rc = kz_fs_read_small(path, KB_CKPT_MAX_FILE, &text, &len);
     if (rc)
         return rc;
-    kb_lines l = { text, text + len };
-    const char *s;
-    size_t sl;
-    int64_t version, expect;
-    if (!kb_lines_next(&l, &s, &sl))
-        goto out; /* empty file: no entries */
-    if (!kb_line_i64(s, sl, &version) || version != 0) {
-        rc = -EBADMSG;
-        goto out;
+    if ((rc = kb_checkpoint_parse(text, len, kb_ckpt_take, &acc)) == 0) {
+        *out = acc.v;
+        *n = acc.n;
+        acc.v = NULL;
+        acc.n = 0;
     }
-    if (!kb_lines_next(&l, &s, &sl))
-        goto out;
-    if (!kb_line_i64(s, sl, &expect) || expect < 0) {
-        rc = -EBADMSG;
-        goto out;
-    }
-    while (kb_lines_next(&l, &s, &sl)) {
-        if ((rc = KZ_VEC_RESERVE(v, cap, cnt + 1, 16)) != 0)
-            goto out;
-        if ((rc = kb_parse_entry(s, sl, &v[cnt])) != 0)
-            goto out;
-        cnt++;
-    }
-    if ((int64_t)cnt != expect) {
-        rc = -EBADMSG;
-        goto out;
-    }
-    *out = v;
-    *n = cnt;
-    v = NULL;
-    cnt = 0;
-out:
-    kb_checkpoint_free(v, cnt);
+    kb_checkpoint_free(acc.v, acc.n);
     free(text);
     return rc;
 }

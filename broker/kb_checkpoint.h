@@ -13,12 +13,16 @@
  * String.split does); partition and offset are decimal with an optional sign; the count must equal
  * the number of entry lines. Anything else is -EBADMSG.
  *
+ * The reader of that frame (version, count, entry lines split on blanks) is also offered for
+ * other line formats (kb_checkpoint_parse): the leader epoch file uses it with two items a line.
+ *
  * Writing replaces the file durably with kz_fs_write_durable ("<path>.tmp", fsync, rename,
  * fsync of the directory), so a crash leaves the old or the new file, never a mix.
  * Locality: plain functions; the broker calls them on its loop thread. */
 #ifndef KB_CHECKPOINT_H
 #define KB_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,5 +48,32 @@ void kb_checkpoint_sort(kb_ckpt_entry *v, size_t n);
 
 /* The offset of (@topic, @partition) in sorted @v, or @dflt when absent. */
 int64_t kb_checkpoint_find(const kb_ckpt_entry *v, size_t n, const char *topic, int32_t partition, int64_t dflt);
+
+/* ------------------------------------------------ the frame, for any line format */
+
+#define KB_CKPT_MAX_ITEMS 4 /* items of a line kept by the splitter; more are only counted */
+
+/* One entry line split as Java's line.split("\\s+"): runs of blanks separate items, a leading
+ * run gives an empty first item, trailing empty items are dropped. @n counts the items; the
+ * first KB_CKPT_MAX_ITEMS are [s[i], s[i] + len[i]) within the text. */
+typedef struct kb_ckpt_items {
+    const char *s[KB_CKPT_MAX_ITEMS];
+    size_t len[KB_CKPT_MAX_ITEMS];
+    size_t n;
+} kb_ckpt_items;
+
+/* Takes one entry line (in file order). Returns 0, or a negative code that ends the walk
+ * (-EBADMSG for a line it rejects). */
+typedef int kb_ckpt_line_fn(void *ctx, const kb_ckpt_items *items);
+
+/* Walks checkpoint text @text of @len bytes as Kafka's CheckpointFile reader: lines end at "\n",
+ * "\r" or "\r\n"; an empty text, or one holding only the version line, has no entries; the
+ * version must be 0 and the count a non-negative int; every further line goes to @fn; the count
+ * must equal the number of those lines. Returns 0, -EBADMSG, or @fn's code. */
+int kb_checkpoint_parse(const char *text, size_t len, kb_ckpt_line_fn *fn, void *ctx);
+
+/* [@s, @s + @n) as one decimal number, Java's toLong: an optional sign, digits, no blanks.
+ * False when it is not one or does not fit in int64. */
+bool kb_checkpoint_num(const char *s, size_t n, int64_t *v);
 
 #endif

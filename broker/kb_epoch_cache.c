@@ -4,23 +4,20 @@
  * The entries sit in one array, oldest first; a replica sees a handful of leader changes, so
  * lookups are linear scans. Every mutation changes the array first and then calls
  * kb_epoch_cache_changed(), which writes the file unless a hold is in progress.
- * The reader takes the whole file in memory (bounded by KB_EPOCH_MAX_FILE) and walks it line by
- * line with explicit bounds; numbers go through the strict decimal parsers of kz_config.
+ * The reader takes the whole file in memory (kz_fs_read_small, bounded by KB_EPOCH_MAX_FILE) and
+ * walks it with the offset checkpoints' reader (kb_checkpoint_parse), only the entry line being
+ * its own.
  * Locality: the broker loop thread of the owning log. */
 #include "kb_epoch_cache.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "kb_checkpoint.h"
 #include "kz_buf.h"
-#include "kz_config.h"
 #include "kz_fs.h"
 #include "kz_log.h"
 #include "kz_vec.h"
@@ -39,158 +36,44 @@ struct kb_epoch_cache {
 
 /* ---------------------------------------------------------------- reading */
 
-/* Reads the whole regular file @path into a malloc'd buffer. */
-static int kb_epoch_slurp(const char *path, char **out, size_t *len)
-{
-    int rc = 0;
-    char *buf = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        rc = -errno;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = -EISDIR;
-        goto out;
-    }
-    if (st.st_size < 0 || (uint64_t)st.st_size > KB_EPOCH_MAX_FILE) {
-        rc = -EFBIG;
-        goto out;
-    }
-    size_t cap = (size_t)st.st_size, n = 0;
-    if (!(buf = malloc(cap + 1))) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    while (n < cap) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            goto out;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    *out = buf;
-    *len = n;
-    buf = NULL;
-out:
-    free(buf);
-    close(fd);
-    return rc;
-}
+/* The entries read so far. */
+typedef struct kb_epoch_acc {
+    kb_epoch_entry *v;
+    size_t n, cap;
+} kb_epoch_acc;
 
-/* The next line of [*p, end) as [*s, *s + *n), as BufferedReader.readLine: a line ends at
- * "\n", "\r" or "\r\n", the last one may lack it. False at the end of the text. */
-static bool kb_epoch_next_line(const char **p, const char *end, const char **s, size_t *n)
+/* kb_ckpt_line_fn of the epoch file: exactly two items, an i32 epoch >= 0 and an i64 offset
+ * >= 0, both above those of the line before. */
+static int kb_epoch_take(void *ctx, const kb_ckpt_items *it)
 {
-    if (*p >= end)
-        return false;
-    const char *q = *p;
-    while (q < end && *q != '\n' && *q != '\r')
-        q++;
-    *s = *p;
-    *n = (size_t)(q - *p);
-    if (q < end)
-        q += (*q == '\r' && q + 1 < end && q[1] == '\n') ? 2 : 1;
-    *p = q;
-    return true;
-}
-
-static bool kb_epoch_is_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-/* [s, s+n) as one decimal number (Java's toInt/toLong: optional sign, no blanks). */
-static bool kb_epoch_num(const char *s, size_t n, int64_t *v)
-{
-    char tmp[32];
-    if (n == 0 || n >= sizeof tmp)
-        return false;
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    return kz_cfg_parse_i64(tmp, v) == 0;
-}
-
-/* An entry line split as Java's line.split("\\s+"): runs of blanks separate items, a leading
- * run gives an empty first item, trailing empty items are dropped. Exactly two items: an i32
- * epoch and an i64 offset. */
-static bool kb_epoch_parse_line(const char *s, size_t n, kb_epoch_entry *e)
-{
-    const char *item[2] = { NULL, NULL };
-    size_t ilen[2] = { 0, 0 }, k = 0, i = 0, start = 0;
-    while (i < n && !kb_epoch_is_ws(s[i]))
-        i++;
-    item[k] = s;
-    ilen[k++] = i;
-    while (i < n) {
-        while (i < n && kb_epoch_is_ws(s[i]))
-            i++;
-        if (i == n)
-            break; /* a trailing run: the empty item after it is dropped */
-        start = i;
-        while (i < n && !kb_epoch_is_ws(s[i]))
-            i++;
-        if (k == 2)
-            return false;
-        item[k] = s + start;
-        ilen[k++] = i - start;
-    }
+    kb_epoch_acc *a = ctx;
     int64_t epoch, off;
-    if (k != 2 || !kb_epoch_num(item[0], ilen[0], &epoch) || !kb_epoch_num(item[1], ilen[1], &off))
-        return false;
-    if (epoch < INT32_MIN || epoch > INT32_MAX)
-        return false;
-    e->epoch = (int32_t)epoch;
-    e->start_offset = off;
-    return true;
+    if (it->n != 2 || !kb_checkpoint_num(it->s[0], it->len[0], &epoch) ||
+        !kb_checkpoint_num(it->s[1], it->len[1], &off))
+        return -EBADMSG;
+    if (epoch < 0 || epoch > INT32_MAX || off < 0 ||
+        (a->n > 0 && (epoch <= a->v[a->n - 1].epoch || off <= a->v[a->n - 1].start_offset)))
+        return -EBADMSG;
+    int rc = KZ_VEC_RESERVE(a->v, a->cap, a->n + 1, 8);
+    if (rc)
+        return rc;
+    a->v[a->n++] = (kb_epoch_entry){ .epoch = (int32_t)epoch, .start_offset = off };
+    return 0;
 }
 
 int kb_epoch_cache_parse(const char *text, size_t len, kb_epoch_entry **out, size_t *n)
 {
-    const char *p = text, *end = text + len, *s;
-    size_t sl, cnt = 0, cap = 0;
-    kb_epoch_entry *v = NULL;
-    int64_t version, expect;
-    int rc = 0;
+    kb_epoch_acc acc = { NULL, 0, 0 };
     *out = NULL;
     *n = 0;
-    if (!kb_epoch_next_line(&p, end, &s, &sl))
-        return 0; /* an empty file: no entries */
-    if (!kb_epoch_num(s, sl, &version) || version != 0)
-        return -EBADMSG;
-    if (!kb_epoch_next_line(&p, end, &s, &sl))
-        return 0;
-    if (!kb_epoch_num(s, sl, &expect) || expect < 0 || expect > INT32_MAX)
-        return -EBADMSG;
-    while (kb_epoch_next_line(&p, end, &s, &sl)) {
-        kb_epoch_entry e;
-        if (!kb_epoch_parse_line(s, sl, &e) || e.epoch < 0 || e.start_offset < 0 ||
-            (cnt > 0 && (e.epoch <= v[cnt - 1].epoch || e.start_offset <= v[cnt - 1].start_offset))) {
-            rc = -EBADMSG;
-            goto out;
-        }
-        if ((rc = KZ_VEC_RESERVE(v, cap, cnt + 1, 8)) != 0)
-            goto out;
-        v[cnt++] = e;
+    int rc = kb_checkpoint_parse(text, len, kb_epoch_take, &acc);
+    if (rc) {
+        free(acc.v);
+        return rc;
     }
-    if ((int64_t)cnt != expect) {
-        rc = -EBADMSG;
-        goto out;
-    }
-    *out = v;
-    *n = cnt;
-    v = NULL;
-out:
-    free(v);
-    return rc;
+    *out = acc.v;
+    *n = acc.n;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- writing */
@@ -253,7 +136,7 @@ int kb_epoch_cache_open(kb_epoch_cache **out, const char *dir, const char *name,
         goto out;
     }
     snprintf(c->path, pl, "%s/%s", dir, KB_EPOCH_CHECKPOINT_FILE);
-    rc = kb_epoch_slurp(c->path, &text, &len);
+    rc = kz_fs_read_small(c->path, KB_EPOCH_MAX_FILE, &text, &len);
     if (rc == -ENOENT) {
         st = KB_EPOCH_FILE_MISSING;
         rc = 0;

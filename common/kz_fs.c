@@ -1,13 +1,14 @@
 /* common/kz_fs.c -- see kz_fs.h.
  *
  * Paths built here (the temp name, the parent directory) live in PATH_MAX stack buffers, so
- * nothing allocates: zkd writes snapshots from a forked child. */
+ * nothing but kz_fs_read_small allocates: zkd writes snapshots from a forked child. */
 #include "kz_fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +36,53 @@ int kz_fs_write_all(int fd, const void *p, size_t len) { return kz_fs_write_loop
 int kz_fs_pwrite_all(int fd, const void *p, size_t len, int64_t off)
 {
     return off < 0 ? -EINVAL : kz_fs_write_loop(fd, p, len, off);
+}
+
+int kz_fs_read_small(const char *path, size_t max, char **out, size_t *len)
+{
+    int rc = 0;
+    char *buf = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -EISDIR;
+        goto out;
+    }
+    if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+        rc = -EFBIG;
+        goto out;
+    }
+    size_t cap = (size_t)st.st_size, n = 0;
+    if (!(buf = malloc(cap + 1))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    while (n < cap) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            goto out;
+        }
+        if (r == 0)
+            break; /* shrank meanwhile: take what is there */
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    buf = NULL;
+out:
+    free(buf);
+    close(fd);
+    return rc;
 }
 
 int kz_fs_fsync_dir(const char *dir)

@@ -1,5 +1,6 @@
 /* common/kz_fs.h -- file-system helpers shared by zkd and kafkad: crash-safe replacement of a
- * whole file, fsync of directories, mkdir -p, path joining, and write loops.
+ * whole file, bounded reading of a whole small file, fsync of directories, mkdir -p, path
+ * joining, and write loops.
  *
  * Durable replacement (DESIGN.md "Durability rules"): every file that is not append-only
  * (snapshots, epoch files, offset checkpoints, meta.properties) is written to "<path>.tmp",
@@ -10,8 +11,8 @@
  * The temp name is fixed, so two writers of the same path must not run at once; readers that
  * list a directory should ignore (or remove) "*.tmp" left by a crash.
  * Errors are returned as -errno, never through errno; nothing here logs.
- * Locality: plain functions, any thread; they allocate nothing (what a fill callback does
- * aside), so zkd may call them in a forked child. */
+ * Locality: plain functions, any thread; apart from the buffer kz_fs_read_small returns they
+ * allocate nothing (what a fill callback does aside), so zkd may call them in a forked child. */
 #ifndef KZ_FS_H
 #define KZ_FS_H
 
@@ -25,6 +26,14 @@ int kz_fs_write_all(int fd, const void *p, size_t len);
 /* As kz_fs_write_all, at file offset @off with pwrite (the file position does not move);
  * -EINVAL for a negative @off. */
 int kz_fs_pwrite_all(int fd, const void *p, size_t len, int64_t off);
+
+/* Reads the whole regular file @path (at most @max bytes) into a malloc'd buffer *@out of
+ * *@len bytes plus a NUL (so text can be walked as a C string); the caller frees it. For the
+ * small files read at startup (checkpoints, epoch files), which are then parsed in memory.
+ * A file that shrinks while read gives what was there. Returns 0, -ENOENT when it does not
+ * exist, -EISDIR when it is not a regular file, -EFBIG when it holds more than @max bytes,
+ * -ENOMEM, or another -errno (*@out untouched on any error). */
+int kz_fs_read_small(const char *path, size_t max, char **out, size_t *len);
 
 /* fsync() of directory @dir, so that names created, renamed or removed in it survive a crash.
  * Returns 0 or -errno (-ENOTDIR when @dir is not a directory). */

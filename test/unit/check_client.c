@@ -1,5 +1,6 @@
 /* test/unit/check_client.c -- kb_client against a tiny Kafka-speaking
- * listener on 127.0.0.1 run by the test on the same event loop.
+ * listener on 127.0.0.1 (fake_broker.h) run by the test on the same event
+ * loop.
  *
  * The listener records every request frame it reads and answers according
  * to a per-test script (reply, reply with a wrong correlation id, close,
@@ -9,176 +10,82 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "kb_client.h"
 #include "kz_kmsgs.h"
 #include "kz_log.h"
 #include "unit_util.h"
+#include "fake_broker.h"
 
 /* ------------------------------------------------------ scripted server */
 
 typedef enum { ACT_REPLY, ACT_BADCORR, ACT_CLOSE, ACT_IGNORE, ACT_HUGE, ACT_GARBAGE } srv_act;
 
 #define SRV_MAXREQ 64
-#define SRV_MAXCONN 16
 
+/* A fake_broker.h listener whose answers follow a script. */
 typedef struct srv {
-    struct event_base *base;
-    struct evconnlistener *lis;
-    int port;
+    fbroker fb;                 /* requests received: fb.frame, fb.len, fb.conn, fb.n */
     srv_act script[SRV_MAXREQ]; /* action for request #i (ACT_REPLY past nscript) */
     int nscript;
-    uint8_t *req[SRV_MAXREQ];   /* frames received, without the size */
-    size_t req_len[SRV_MAXREQ];
-    int req_conn[SRV_MAXREQ];   /* connection number that carried it */
-    int nreq;
-    struct bufferevent *conn[SRV_MAXCONN];
-    int nconn;
 } srv;
 
-static void srv_reply(srv *s, struct bufferevent *bev, int16_t key, int16_t ver, int32_t corr, int idx)
+/* ApiVersions: api_keys[0] tells the client which request (index @idx) and
+ * corr this was; UpdateMetadata: error code 100 + @idx. */
+static void srv_reply(struct bufferevent *bev, int16_t key, int16_t ver, int32_t corr, int idx)
 {
-    kz_wr w = KZ_WR_INIT;
-    kz_wr_i32(&w, 0);
     if (key == 18) {
-        kz_kresp_hdr_encode(&w, kz_kresp_hdr_version(&kz_kmsg_ApiVersionsResponse, ver), corr);
-        /* api_keys[0] tells the client which request (index) and corr this was */
         kz_ApiVersion av = { .api_key = 18, .min_version = (int16_t)idx, .max_version = (int16_t)corr };
         kz_ApiVersionsResponse r = { .error_code = 0 };
         r.api_keys.n = 1;
         r.api_keys.v = &av;
         r.finalized_features_epoch = -1;
-        kz_kmsg_encode(&kz_kmsg_ApiVersionsResponse, ver, &r, &w);
+        fb_reply(bev, key, ver, corr, &r);
     } else if (key == 6) {
-        kz_kresp_hdr_encode(&w, kz_kresp_hdr_version(&kz_kmsg_UpdateMetadataResponse, ver), corr);
         kz_UpdateMetadataResponse r = { .error_code = (int16_t)(100 + idx) };
-        kz_kmsg_encode(&kz_kmsg_UpdateMetadataResponse, ver, &r, &w);
-    }
-    ck_assert_int_eq(w.err, 0);
-    kz_wr_patch_i32(&w, 0, (int32_t)(w.len - 4));
-    bufferevent_write(bev, w.base, w.len);
-    kz_wr_free(&w);
-    (void)s;
-}
-
-static void srv_on_read(struct bufferevent *bev, void *arg)
-{
-    srv *s = arg;
-    int cn = -1;
-    for (int i = 0; i < s->nconn; i++)
-        if (s->conn[i] == bev)
-            cn = i;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    for (;;) {
-        uint8_t szb[4];
-        if (evbuffer_copyout(in, szb, 4) != 4)
-            return;
-        uint32_t n = kz_load_be32(szb);
-        if (evbuffer_get_length(in) < 4 + (size_t)n)
-            return;
-        uint8_t *f = malloc(n);
-        evbuffer_drain(in, 4);
-        evbuffer_remove(in, f, n);
-        ck_assert_int_lt(s->nreq, SRV_MAXREQ);
-        int idx = s->nreq++;
-        s->req[idx] = f;
-        s->req_len[idx] = n;
-        s->req_conn[idx] = cn;
-        int16_t key, ver;
-        int32_t corr;
-        ck_assert_int_eq(kz_kreq_peek(f, n, &key, &ver, &corr), 0);
-        srv_act act = idx < s->nscript ? s->script[idx] : ACT_REPLY;
-        switch (act) {
-        case ACT_REPLY: srv_reply(s, bev, key, ver, corr, idx); break;
-        case ACT_BADCORR: srv_reply(s, bev, key, ver, corr + 1000, idx); break;
-        case ACT_IGNORE: break;
-        case ACT_CLOSE:
-            bufferevent_free(bev);
-            s->conn[cn] = NULL;
-            return;
-        case ACT_HUGE: {
-            uint8_t b[8];
-            kz_store_be32(b, 1u << 30);
-            kz_store_be32(b + 4, (uint32_t)corr);
-            bufferevent_write(bev, b, 8);
-            break;
-        }
-        case ACT_GARBAGE: { /* right header, body cut short (ApiVersions v0 wants >= 6 bytes) */
-            uint8_t b[4 + 4 + 3] = { 0, 0, 0, 7 };
-            kz_store_be32(b + 4, (uint32_t)corr);
-            b[8] = 0;
-            b[9] = 0;
-            b[10] = 0;
-            bufferevent_write(bev, b, sizeof b);
-            break;
-        }
-        }
+        fb_reply(bev, key, ver, corr, &r);
+    } else {
+        fb_reply(bev, key, ver, corr, NULL);
     }
 }
 
-static void srv_on_event(struct bufferevent *bev, short what, void *arg)
+static bool srv_on_frame(fbroker *fb, struct bufferevent *bev, int idx, int16_t key, int16_t ver, int32_t corr)
 {
-    srv *s = arg;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        for (int i = 0; i < s->nconn; i++)
-            if (s->conn[i] == bev)
-                s->conn[i] = NULL;
-        bufferevent_free(bev);
+    srv *s = fb->ctx;
+    srv_act act = idx < s->nscript ? s->script[idx] : ACT_REPLY;
+    switch (act) {
+    case ACT_REPLY: srv_reply(bev, key, ver, corr, idx); break;
+    case ACT_BADCORR: srv_reply(bev, key, ver, corr + 1000, idx); break;
+    case ACT_IGNORE: break;
+    case ACT_CLOSE: fb_close(fb, bev); return false;
+    case ACT_HUGE: {
+        uint8_t b[8];
+        kz_store_be32(b, 1u << 30);
+        kz_store_be32(b + 4, (uint32_t)corr);
+        bufferevent_write(bev, b, 8);
+        break;
     }
+    case ACT_GARBAGE: { /* right header, body cut short (ApiVersions v0 wants >= 6 bytes) */
+        uint8_t b[4 + 4 + 3] = { 0, 0, 0, 7 };
+        kz_store_be32(b + 4, (uint32_t)corr);
+        b[8] = 0;
+        b[9] = 0;
+        b[10] = 0;
+        bufferevent_write(bev, b, sizeof b);
+        break;
+    }
+    }
+    return true;
 }
 
-static void srv_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
-{
-    (void)l;
-    (void)sa;
-    (void)len;
-    srv *s = arg;
-    struct bufferevent *bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    ck_assert_int_lt(s->nconn, SRV_MAXCONN);
-    s->conn[s->nconn++] = bev;
-    bufferevent_setcb(bev, srv_on_read, NULL, srv_on_event, s);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
-}
+/* Listens on 127.0.0.1:@port (0 = any free port); the script is kept. */
+static void srv_start(srv *s, struct event_base *base, int port) { fb_start(&s->fb, base, port, srv_on_frame, s); }
 
-/* Listens on 127.0.0.1:@port (0 = any free port). */
-static void srv_start(srv *s, struct event_base *base, int port)
-{
-    s->base = base;
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s->lis = evconnlistener_new_bind(base, srv_on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
-                                     (struct sockaddr *)&sin, sizeof sin);
-    ck_assert_ptr_nonnull(s->lis);
-    struct sockaddr_in got;
-    socklen_t gl = sizeof got;
-    getsockname(evconnlistener_get_fd(s->lis), (struct sockaddr *)&got, &gl);
-    s->port = ntohs(got.sin_port);
-}
-
-static void srv_stop(srv *s)
-{
-    if (s->lis)
-        evconnlistener_free(s->lis);
-    s->lis = NULL;
-    for (int i = 0; i < s->nconn; i++)
-        if (s->conn[i])
-            bufferevent_free(s->conn[i]);
-    s->nconn = 0;
-    for (int i = 0; i < s->nreq; i++)
-        free(s->req[i]);
-    s->nreq = 0;
-}
-
-static int32_t req_corr(const srv *s, int i) { return (int32_t)kz_load_be32(s->req[i] + 4); }
+static void srv_stop(srv *s) { fb_stop(&s->fb); }
 
 /* ------------------------------------------------------------ client side */
 
@@ -276,7 +183,7 @@ START_TEST(frames_and_decodes)
     struct event_base *base = event_base_new();
     srv s = { 0 };
     srv_start(&s, base, 0);
-    kb_client_cfg cfg = base_cfg(s.port, false);
+    kb_client_cfg cfg = base_cfg(s.fb.port, false);
     kb_client *c = kb_client_new(base, NULL, &cfg);
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(kb_client_get_state(c), KB_CLIENT_IDLE);
@@ -301,8 +208,8 @@ START_TEST(frames_and_decodes)
         0,                                              /* header tags */
         3, 'k', 'z', 2, '1', 0,                         /* compact strings, body tags */
     };
-    ck_assert_int_eq(s.req_len[0], sizeof want);
-    ck_assert_mem_eq(s.req[0], want, sizeof want);
+    ck_assert_int_eq(s.fb.len[0], sizeof want);
+    ck_assert_mem_eq(s.fb.frame[0], want, sizeof want);
 
     /* UpdateMetadata v7: header v2 too, response header v1 (tags) */
     kz_UpdateMetadataRequest um = { .controller_id = 1, .controller_epoch = 5, .broker_epoch = 77 };
@@ -311,7 +218,7 @@ START_TEST(frames_and_decodes)
     run_until(base, &d.n, 2, 3000);
     ck_assert_int_eq(d.err[1], KB_CLIENT_OK);
     ck_assert_int_eq(d.a[1], 101); /* error code 100 + request index 1 */
-    kz_rd r = kz_rd_init(s.req[1], s.req_len[1]);
+    kz_rd r = kz_rd_init(s.fb.frame[1], s.fb.len[1]);
     kz_kreq_hdr h;
     ck_assert_int_eq(kz_kreq_hdr_decode(&r, 2, &h), 0);
     ck_assert_int_eq(h.api_key, 6);
@@ -341,7 +248,7 @@ START_TEST(pipelined_in_order)
         struct event_base *base = event_base_new();
         srv s = { 0 };
         srv_start(&s, base, 0);
-        kb_client_cfg cfg = base_cfg(s.port, false);
+        kb_client_cfg cfg = base_cfg(s.fb.port, false);
         cfg.max_inflight = win;
         kb_client *c = kb_client_new(base, NULL, &cfg);
         done_rec d = { 0 };
@@ -358,8 +265,8 @@ START_TEST(pipelined_in_order)
             ck_assert_int_eq(d.tag[i], i);
             ck_assert_int_eq(d.a[i], i);
             ck_assert_int_eq(d.b[i], i);
-            ck_assert_int_eq(req_corr(&s, i), i);
-            ck_assert_int_eq(kz_load_be16(s.req[i] + 2), i % 4); /* the version asked for */
+            ck_assert_int_eq(fb_corr(&s.fb, i), i);
+            ck_assert_int_eq(kz_load_be16(s.fb.frame[i] + 2), i % 4); /* the version asked for */
         }
         kb_client_free(c);
         srv_stop(&s);
@@ -377,7 +284,7 @@ START_TEST(bad_corr_resends)
     s.script[0] = ACT_BADCORR;
     s.nscript = 1;
     srv_start(&s, base, 0);
-    kb_client_cfg cfg = base_cfg(s.port, true);
+    kb_client_cfg cfg = base_cfg(s.fb.port, true);
     kb_client *c = kb_client_new(base, NULL, &cfg);
     done_rec d = { 0 };
     send_ctx sc = { &d, 1, NULL, NULL };
@@ -385,15 +292,15 @@ START_TEST(bad_corr_resends)
     run_until(base, &d.n, 1, 3000);
     ck_assert_int_eq(d.n, 1);
     ck_assert_int_eq(d.err[0], KB_CLIENT_OK);
-    ck_assert_int_eq(s.nreq, 2);
-    ck_assert_int_eq(s.req_conn[0], 0);
-    ck_assert_int_eq(s.req_conn[1], 1);
-    ck_assert_int_eq(req_corr(&s, 0), 0);
-    ck_assert_int_eq(req_corr(&s, 1), 1);
+    ck_assert_int_eq(s.fb.n, 2);
+    ck_assert_int_eq(s.fb.conn[0], 0);
+    ck_assert_int_eq(s.fb.conn[1], 1);
+    ck_assert_int_eq(fb_corr(&s.fb, 0), 0);
+    ck_assert_int_eq(fb_corr(&s.fb, 1), 1);
     /* same request bytes apart from the correlation id */
-    ck_assert_int_eq(s.req_len[0], s.req_len[1]);
-    ck_assert_mem_eq(s.req[0], s.req[1], 4);
-    ck_assert_mem_eq(s.req[0] + 8, s.req[1] + 8, s.req_len[0] - 8);
+    ck_assert_int_eq(s.fb.len[0], s.fb.len[1]);
+    ck_assert_mem_eq(s.fb.frame[0], s.fb.frame[1], 4);
+    ck_assert_mem_eq(s.fb.frame[0] + 8, s.fb.frame[1] + 8, s.fb.len[0] - 8);
     ck_assert_int_eq(d.a[0], 1);
     ck_assert_int_eq(kb_client_connects(c), 2);
     kb_client_free(c);
@@ -413,7 +320,7 @@ START_TEST(peer_close)
         s.script[1] = ACT_CLOSE;
         s.nscript = 2;
         srv_start(&s, base, 0);
-        kb_client_cfg cfg = base_cfg(s.port, resend);
+        kb_client_cfg cfg = base_cfg(s.fb.port, resend);
         kb_client *c = kb_client_new(base, NULL, &cfg);
         done_rec d = { 0 };
         send_ctx sc[3];
@@ -429,13 +336,13 @@ START_TEST(peer_close)
         }
         if (resend) {
             /* the second connection saw the three again, corr ids continuing */
-            ck_assert_int_ge(s.nreq, 5);
+            ck_assert_int_ge(s.fb.n, 5);
             int first2 = -1;
-            for (int i = 0; i < s.nreq; i++)
-                if (s.req_conn[i] == 1 && first2 < 0)
+            for (int i = 0; i < s.fb.n; i++)
+                if (s.fb.conn[i] == 1 && first2 < 0)
                     first2 = i;
             ck_assert_int_ge(first2, 2);
-            ck_assert_int_eq(req_corr(&s, first2), 3);
+            ck_assert_int_eq(fb_corr(&s.fb, first2), 3);
             ck_assert_int_eq(d.b[0], 3);
             ck_assert_int_eq(d.b[2], 5);
             ck_assert_int_eq(kb_client_get_state(c), KB_CLIENT_UP);
@@ -464,7 +371,7 @@ START_TEST(oversized_frame)
     s.script[0] = ACT_HUGE;
     s.nscript = 1;
     srv_start(&s, base, 0);
-    kb_client_cfg cfg = base_cfg(s.port, false);
+    kb_client_cfg cfg = base_cfg(s.fb.port, false);
     kb_client *c = kb_client_new(base, NULL, &cfg);
     done_rec d = { 0 };
     send_ctx sc = { &d, 0, NULL, NULL };
@@ -487,7 +394,7 @@ START_TEST(undecodable_body)
     s.script[0] = ACT_GARBAGE;
     s.nscript = 1;
     srv_start(&s, base, 0);
-    kb_client_cfg cfg = base_cfg(s.port, false);
+    kb_client_cfg cfg = base_cfg(s.fb.port, false);
     kb_client *c = kb_client_new(base, NULL, &cfg);
     done_rec d = { 0 };
     send_ctx sc[2] = { { &d, 0, NULL, NULL }, { &d, 1, NULL, NULL } };
@@ -511,7 +418,7 @@ START_TEST(reconnect_backoff)
     struct event_base *base = event_base_new();
     srv probe = { 0 };
     srv_start(&probe, base, 0);
-    int port = probe.port;
+    int port = probe.fb.port;
     srv_stop(&probe);
     kb_client_cfg cfg = base_cfg(port, true);
     kb_client *c = kb_client_new(base, NULL, &cfg);
@@ -528,7 +435,7 @@ START_TEST(reconnect_backoff)
     run_until(base, &d.n, 1, 3000);
     ck_assert_int_eq(d.err[0], KB_CLIENT_OK);
     ck_assert_int_eq(kb_client_connects(c), 1);
-    ck_assert_int_eq(s.nreq, 1);
+    ck_assert_int_eq(s.fb.n, 1);
     kb_client_free(c);
     srv_stop(&s);
     event_base_free(base);
@@ -543,7 +450,7 @@ START_TEST(request_timeout)
     s.script[0] = ACT_IGNORE;
     s.nscript = 1;
     srv_start(&s, base, 0);
-    kb_client_cfg cfg = base_cfg(s.port, false);
+    kb_client_cfg cfg = base_cfg(s.fb.port, false);
     cfg.request_timeout_ms = 100;
     kb_client *c = kb_client_new(base, NULL, &cfg);
     done_rec d = { 0 };
@@ -568,7 +475,7 @@ START_TEST(free_pending_and_from_callback)
     s.script[1] = ACT_IGNORE;
     s.nscript = 2;
     srv_start(&s, base, 0);
-    kb_client_cfg cfg = base_cfg(s.port, false);
+    kb_client_cfg cfg = base_cfg(s.fb.port, false);
     kb_client *c = kb_client_new(base, NULL, &cfg);
     done_rec d = { 0 };
     send_ctx sc[3] = { { &d, 0, &c, NULL }, { &d, 1, NULL, NULL }, { &d, 2, NULL, NULL } };
@@ -588,11 +495,11 @@ START_TEST(free_pending_and_from_callback)
     kb_client *c2 = kb_client_new(base, NULL, &cfg);
     done_rec d2 = { 0 };
     send_ctx s2 = { &d2, 0, NULL, NULL };
-    s.script[s.nreq] = ACT_IGNORE;
-    s.nscript = s.nreq + 1;
+    s.script[s.fb.n] = ACT_IGNORE;
+    s.nscript = s.fb.n + 1;
     ck_assert_int_eq(send_av(c2, 0, &s2), KB_CLIENT_OK);
-    int before = s.nreq;
-    run_until(base, &s.nreq, before + 1, 3000);
+    int before = s.fb.n;
+    run_until(base, &s.fb.n, before + 1, 3000);
     ck_assert_int_eq(d2.n, 0);
     kb_client_free(c2);
     ck_assert_int_eq(d2.n, 1);

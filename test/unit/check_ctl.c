@@ -7,25 +7,18 @@
  *
  * Expected values come from Kafka 2.8's rules (NOTES.md 6 and 12) and, where
  * named, from the znodes of a real cluster (../shared/ref/kafka/zk-*.txt). */
-#include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "kb_admin.h"
 #include "kb_ctl.h"
@@ -37,24 +30,8 @@
 #include "kz_log.h"
 #include "kz_zkc.h"
 #include "unit_util.h"
-
-static kb_ctl_ids ids(int n, ...)
-{
-    kb_ctl_ids r = { 0 };
-    va_list ap;
-    va_start(ap, n);
-    for (int i = 0; i < n; i++)
-        r.v[r.n++] = va_arg(ap, int32_t);
-    va_end(ap);
-    return r;
-}
-
-static void expect_ids(const kb_ctl_ids *got, int n, const int32_t *want)
-{
-    ck_assert_int_eq(got->n, n);
-    for (int i = 0; i < n; i++)
-        ck_assert_int_eq(got->v[i], want[i]);
-}
+#include "ctl_fixture.h"
+#include "fake_broker.h"
 
 /* ----------------------------------------------------- state machines */
 
@@ -246,17 +223,6 @@ static void add_broker(kb_ctl_ctx *x, int32_t id, int64_t epoch)
         b.rack = strdup("r3");
     ck_assert_ptr_nonnull(kb_ctl_ctx_put_broker(x, &b));
     ck_assert_ptr_null(b.eps); /* taken */
-}
-
-static kb_ctl_topic *add_topic(kb_ctl_ctx *x, const char *name, int32_t nparts, const int32_t *rows, int rf)
-{
-    kb_ctl_topic *t = kb_ctl_ctx_add_topic(x, name, nparts);
-    ck_assert_ptr_nonnull(t);
-    for (int32_t p = 0; p < nparts; p++) {
-        t->parts[p].replicas.n = rf;
-        memcpy(t->parts[p].replicas.v, rows + p * rf, (size_t)rf * sizeof(int32_t));
-    }
-    return t;
 }
 
 START_TEST(context_order_and_lookup)
@@ -611,94 +577,10 @@ END_TEST
  *
  * zkd built by this tree (ZKD_BIN, else build/release/zkd) on a free
  * 127.0.0.1 port; the controller and the admin path run on the test's
- * event loop over kz_zkc; "brokers" are tiny listeners of this test that
- * record every request frame and answer with an empty success. What the code
- * claims is checked in the znodes and in the decoded requests. */
-
-static ut_zkd srv;
-
-static struct event_base *base;
-
-static struct event *tick;
-
-#define WAIT_FOR(cond, ms) UT_WAIT_FOR(base, cond, ms)
-
-static void zk_setup(void)
-{
-    ut_zkd_start(&srv, "kbctl", "");
-    base = ut_base_new(&tick);
-}
-
-static void zk_teardown(void)
-{
-    ut_zkd_stop(&srv);
-    ut_base_free(base, tick);
-    tick = NULL;
-    base = NULL;
-}
-
-/* LeakSanitizer: libzookeeper_mt keeps what it allocated for requests still
- * pending at zookeeper_close (see check_zkc). */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libzookeeper_mt.so\n"; }
-
-/* ---- ZooKeeper clients and reads */
-
-static void sess_cb(void *ctx, kz_zkc_session_event ev, int64_t sid)
-{
-    (void)sid;
-    if (ev == KZ_ZKC_CONNECTED)
-        (*(int *)ctx)++;
-}
-
-static kz_zkc *zk_connect(int *connected)
-{
-    kz_zkc *z = kz_zkc_new(base, srv.hostport, 4000, 0, sess_cb, connected);
-    ck_assert_ptr_nonnull(z);
-    WAIT_FOR(*connected > 0, 20000);
-    return z;
-}
-
-typedef struct zres {
-    int calls, rc;
-    char data[4096];
-    int32_t len;
-    kz_zkc_stat stat;
-    int32_t nchildren;
-    char children[16][64];
-} zres;
-
-static void zres_cb(void *ctx, const kz_zkc_result *r)
-{
-    zres *z = ctx;
-    z->calls++;
-    z->rc = r->rc;
-    z->len = r->data_len;
-    if (r->data && r->data_len > 0 && (size_t)r->data_len < sizeof z->data)
-        memcpy(z->data, r->data, (size_t)r->data_len);
-    z->data[r->data_len > 0 && (size_t)r->data_len < sizeof z->data ? r->data_len : 0] = '\0';
-    z->stat = r->stat;
-    z->nchildren = 0;
-    for (int32_t i = 0; i < r->n_children && i < 16; i++)
-        snprintf(z->children[z->nchildren++], 64, "%s", r->children[i]);
-}
-
-/* getData of @path: rc, data (NUL-terminated) and stat in @out. */
-static int zget(kz_zkc *z, const char *path, zres *out)
-{
-    memset(out, 0, sizeof *out);
-    ck_assert_int_eq(kz_zkc_get(z, path, NULL, NULL, zres_cb, out), 0);
-    WAIT_FOR(out->calls == 1, 20000);
-    return out->rc;
-}
-
-static int zchildren(kz_zkc *z, const char *path, zres *out)
-{
-    memset(out, 0, sizeof *out);
-    ck_assert_int_eq(kz_zkc_children(z, path, NULL, NULL, zres_cb, out), 0);
-    WAIT_FOR(out->calls == 1, 20000);
-    return out->rc;
-}
+ * event loop over kz_zkc (fixtures and clients in ctl_fixture.h);
+ * "brokers" are fake_broker.h listeners that record every request frame and
+ * answer with an empty success. What the code claims is checked in the
+ * znodes and in the decoded requests. */
 
 static bool zexists(kz_zkc *z, const char *path)
 {
@@ -714,225 +596,13 @@ static void zset(kz_zkc *z, const char *path, const char *data, int32_t version)
     ck_assert_int_eq(r.rc, KZ_ZOK);
 }
 
-/* The state znode of @t-@p decoded; false when missing. */
-static bool zstate(kz_zkc *z, const char *t, int32_t p, kb_zk_pstate *st, kz_arena *a, int32_t *zkv)
-{
-    char path[256];
-    zres r;
-    snprintf(path, sizeof path, "/brokers/topics/%s/partitions/%d/state", t, p);
-    if (zget(z, path, &r) != KZ_ZOK)
-        return false;
-    char err[128];
-    ck_assert_int_eq(kb_zk_pstate_decode(r.data, (size_t)r.len, a, st, err, sizeof err), 0);
-    if (zkv)
-        *zkv = r.stat.version;
-    return true;
-}
-
-static void done_zk(void *ctx, int rc)
-{
-    int *p = ctx;
-    *p = rc == KZ_ZOK ? 1 : -1;
-}
-
-static void reg_done(void *ctx, int rc, int64_t epoch, const char *msg)
-{
-    (void)epoch;
-    (void)msg;
-    *(int *)ctx = rc == KZ_ZOK ? 1 : -1;
-}
-
-/* /brokers/ids/<id> for a broker listening on 127.0.0.1:@port. */
-static void zregister(kz_zkc *z, int32_t id, int port)
-{
-    kb_zk_endpoint ep = { "PLAINTEXT", "127.0.0.1", port, "PLAINTEXT" };
-    kb_zk_broker info = { .version = 5, .endpoints = &ep, .n_endpoints = 1, .jmx_port = -1 };
-    int done = 0;
-    ck_assert_int_eq(kb_zk_register_broker(z, id, &info, reg_done, &done), 0);
-    WAIT_FOR(done != 0, 20000);
-    ck_assert_int_eq(done, 1);
-}
-
-/* ---- a broker that records requests and answers with success */
-
-#define FB_MAX 256
-
-typedef struct fbroker {
-    struct evconnlistener *lis;
-    int port;
-    int n;
-    int16_t key[FB_MAX], ver[FB_MAX];
-    uint8_t *frame[FB_MAX];
-    size_t len[FB_MAX];
-    struct bufferevent *conns[8];
-    int nconns;
-} fbroker;
-
-static void fb_answer(struct bufferevent *bev, int16_t key, int16_t ver, int32_t corr)
-{
-    kz_wr w = KZ_WR_INIT;
-    kz_wr_i32(&w, 0);
-    const kz_kmsg *m = kz_kmsg_responses[key];
-    ck_assert_ptr_nonnull(m);
-    kz_kresp_hdr_encode(&w, kz_kresp_hdr_version(m, ver), corr);
-    uint8_t body[256] = { 0 }; /* every response struct zeroed: error 0, empty arrays */
-    ck_assert_uint_le(m->size, sizeof body);
-    kz_kmsg_encode(m, ver, body, &w);
-    ck_assert_int_eq(w.err, 0);
-    kz_wr_patch_i32(&w, 0, (int32_t)(w.len - 4));
-    bufferevent_write(bev, w.base, w.len);
-    kz_wr_free(&w);
-}
-
-static void fb_on_read(struct bufferevent *bev, void *arg)
-{
-    fbroker *fb = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    for (;;) {
-        uint8_t szb[4];
-        if (evbuffer_copyout(in, szb, 4) != 4)
-            return;
-        uint32_t n = kz_load_be32(szb);
-        if (evbuffer_get_length(in) < 4 + (size_t)n)
-            return;
-        uint8_t *f = malloc(n);
-        evbuffer_drain(in, 4);
-        evbuffer_remove(in, f, n);
-        int16_t key, ver;
-        int32_t corr;
-        ck_assert_int_eq(kz_kreq_peek(f, n, &key, &ver, &corr), 0);
-        ck_assert_int_lt(fb->n, FB_MAX);
-        fb->key[fb->n] = key;
-        fb->ver[fb->n] = ver;
-        fb->frame[fb->n] = f;
-        fb->len[fb->n] = n;
-        fb->n++;
-        fb_answer(bev, key, ver, corr);
-    }
-}
-
-static void fb_on_event(struct bufferevent *bev, short what, void *arg)
-{
-    fbroker *fb = arg;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        for (int i = 0; i < fb->nconns; i++)
-            if (fb->conns[i] == bev)
-                fb->conns[i] = NULL;
-        bufferevent_free(bev);
-    }
-}
-
-static void fb_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
-{
-    (void)l;
-    (void)sa;
-    (void)len;
-    fbroker *fb = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(bev, fb_on_read, NULL, fb_on_event, fb);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
-    if (fb->nconns < 8)
-        fb->conns[fb->nconns++] = bev;
-}
-
-static void fb_start(fbroker *fb)
-{
-    memset(fb, 0, sizeof *fb);
-    struct sockaddr_in sin = { .sin_family = AF_INET };
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fb->lis = evconnlistener_new_bind(base, fb_on_accept, fb, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
-                                      (struct sockaddr *)&sin, sizeof sin);
-    ck_assert_ptr_nonnull(fb->lis);
-    struct sockaddr_in got;
-    socklen_t gl = sizeof got;
-    getsockname(evconnlistener_get_fd(fb->lis), (struct sockaddr *)&got, &gl);
-    fb->port = ntohs(got.sin_port);
-}
-
-static void fb_stop(fbroker *fb)
-{
-    evconnlistener_free(fb->lis);
-    for (int i = 0; i < fb->nconns; i++)
-        if (fb->conns[i])
-            bufferevent_free(fb->conns[i]);
-    for (int i = 0; i < fb->n; i++)
-        free(fb->frame[i]);
-}
-
-/* Decodes request #@i (its header skipped) into @out. */
-static void fb_decode(const fbroker *fb, int i, void *out, kz_arena *a)
-{
-    const kz_kmsg *m = kz_kmsg_requests[fb->key[i]];
-    kz_rd r = kz_rd_init(fb->frame[i], fb->len[i]);
-    kz_kreq_hdr h;
-    ck_assert_int_eq(kz_kreq_hdr_decode(&r, kz_kreq_hdr_version(m, fb->ver[i]), &h), 0);
-    ck_assert(str_is(h.client_id, "1")); /* the controller's broker id, as Kafka's channel */
-    ck_assert_int_eq(kz_kmsg_decode(m, fb->ver[i], &r, out, a), 0);
-    ck_assert_int_eq(kz_rd_left(&r), 0);
-}
-
-/* The last LeaderAndIsr request to @fb holding @topic-@p, decoded; NULL if none. */
-static const kz_LeaderAndIsrPartitionState *fb_last_lai(const fbroker *fb, const char *topic, int32_t p,
-                                                        kz_arena *a, kz_LeaderAndIsrRequest *req)
-{
-    for (int i = fb->n - 1; i >= 0; i--) {
-        if (fb->key[i] != 4)
-            continue;
-        fb_decode(fb, i, req, a);
-        for (int32_t t = 0; t < req->topic_states.n; t++) {
-            if (!str_is(req->topic_states.v[t].topic_name, topic))
-                continue;
-            for (int32_t k = 0; k < req->topic_states.v[t].partition_states.n; k++)
-                if (req->topic_states.v[t].partition_states.v[k].partition_index == p)
-                    return &req->topic_states.v[t].partition_states.v[k];
-        }
-    }
-    return NULL;
-}
-
-static int fb_count(const fbroker *fb, int16_t key)
-{
-    int c = 0;
-    for (int i = 0; i < fb->n; i++)
-        c += fb->key[i] == key;
-    return c;
-}
-
-/* ---- admin completions */
-
-typedef struct adone {
-    int calls;
-    int16_t err;
-    char msg[512];
-    kb_admin_result res;
-    bool has_res;
-} adone;
-
-static void adone_cb(void *ctx, int16_t err, const char *msg, const kb_admin_result *res)
-{
-    adone *d = ctx;
-    d->calls++;
-    d->err = err;
-    snprintf(d->msg, sizeof d->msg, "%s", msg ? msg : "");
-    d->has_res = res != NULL;
-    if (res)
-        d->res = *res;
-}
-
-static kb_ctl_cfg ctl_cfg(void)
-{
-    return (kb_ctl_cfg){ .broker_id = 1, .inter_broker_listener = "PLAINTEXT", .delete_topic_enable = true,
-                         .leader_and_isr_version = 5, .update_metadata_version = 7, .stop_replica_version = 3,
-                         .write_topic_ids = true, .request_timeout_ms = 30000, .max_frame_bytes = 1 << 20 };
-}
-
 static bool has_um_with_brokers(const fbroker *fb, int nbrokers, kz_arena *a)
 {
     for (int i = 0; i < fb->n; i++) {
         if (fb->key[i] != 6)
             continue;
         kz_UpdateMetadataRequest um;
-        fb_decode(fb, i, &um, a);
+        fb_decode(fb, i, &um, a, NULL);
         if (um.live_brokers.n == nbrokers)
             return true;
     }
@@ -945,8 +615,9 @@ START_TEST(controller_lifecycle)
 {
     kz_log_set_level(KZ_LOG_WARN);
     fbroker fb1, fb2;
-    fb_start(&fb1);
-    fb_start(&fb2);
+    fb_start(&fb1, base, 0, NULL, NULL);
+    fb_start(&fb2, base, 0, NULL, NULL);
+    fb1.client_id = fb2.client_id = "1"; /* the controller's broker id, as Kafka's channel */
     int c1 = 0, c2 = 0;
     kz_zkc *z1 = zk_connect(&c1), *z2 = zk_connect(&c2);
     int paths = 0;
@@ -1053,7 +724,7 @@ START_TEST(controller_lifecycle)
             continue;
         ck_assert_int_eq(fb2.ver[i], 3);
         kz_StopReplicaRequest sr;
-        fb_decode(&fb2, i, &sr, &a);
+        fb_decode(&fb2, i, &sr, &a, NULL);
         for (int32_t t = 0; t < sr.topic_states.n; t++)
             for (int32_t k = 0; k < sr.topic_states.v[t].partition_states.n; k++) {
                 const kz_StopReplicaPartitionState *sp = &sr.topic_states.v[t].partition_states.v[k];

@@ -10,19 +10,12 @@
  * stand-in controller.
  *
  * Expected values follow Kafka 2.8's KafkaController (NOTES.md 12). */
-#include <arpa/inet.h>
 #include <check.h>
-#include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "kb_admin.h"
 #include "kb_ctl.h"
@@ -34,24 +27,8 @@
 #include "kz_log.h"
 #include "kz_zkc.h"
 #include "unit_util.h"
-
-static kb_ctl_ids ids(int n, ...)
-{
-    kb_ctl_ids r = { 0 };
-    va_list ap;
-    va_start(ap, n);
-    for (int i = 0; i < n; i++)
-        r.v[r.n++] = va_arg(ap, int32_t);
-    va_end(ap);
-    return r;
-}
-
-static void expect_ids(const kb_ctl_ids *got, int n, const int32_t *want)
-{
-    ck_assert_int_eq(got->n, n);
-    for (int i = 0; i < n; i++)
-        ck_assert_int_eq(got->v[i], want[i]);
-}
+#include "ctl_fixture.h"
+#include "fake_broker.h"
 
 /* --------------------------------------------------------- decisions */
 
@@ -128,23 +105,19 @@ static void add_broker(kb_ctl_ctx *x, int32_t id, int64_t epoch)
     ck_assert_ptr_nonnull(kb_ctl_ctx_put_broker(x, &b));
 }
 
-/* Topic @name with one partition per row of @rows (@rf replicas each). */
-static kb_ctl_topic *add_topic(kb_ctl_ctx *x, const char *name, int32_t nparts, const int32_t *rows, int rf)
-{
-    kb_ctl_topic *t = kb_ctl_ctx_add_topic(x, name, nparts);
-    ck_assert_ptr_nonnull(t);
-    for (int32_t p = 0; p < nparts; p++) {
-        t->parts[p].replicas.n = rf;
-        memcpy(t->parts[p].replicas.v, rows + p * rf, (size_t)rf * sizeof(int32_t));
-    }
-    return t;
-}
-
 static void set_lai(kb_ctl_topic *t, int32_t p, int32_t leader, kb_ctl_ids isr)
 {
     t->parts[p].has_lai = true;
     t->parts[p].lai = (kb_ctl_lai){ .leader = leader, .leader_epoch = 1, .ctl_epoch = 1, .isr = isr };
     t->parts[p].pstate = KB_PS_ONLINE;
+}
+
+/* @x initialised with the live brokers 1, 2 and 3 (epochs 10, 20, 30). */
+static void ctx_brokers_123(kb_ctl_ctx *x)
+{
+    kb_ctl_ctx_init(x);
+    for (int32_t b = 1; b <= 3; b++)
+        add_broker(x, b, b * 10);
 }
 
 static bool plist_has(const ctl_plist *l, const char *t, int32_t p)
@@ -213,9 +186,7 @@ END_TEST
 START_TEST(cshut_plan_and_remaining)
 {
     kb_ctl_ctx x;
-    kb_ctl_ctx_init(&x);
-    for (int32_t b = 1; b <= 3; b++)
-        add_broker(&x, b, b * 10);
+    ctx_brokers_123(&x);
     static const int32_t ra[] = { 1, 2, 3 }, rb[] = { 1 }, rc[] = { 2, 1 }, rd[] = { 2, 3 }, re[] = { 1, 2 },
                          rf[] = { 1, 3 };
     set_lai(add_topic(&x, "a", 1, ra, 3), 0, 1, ids(3, 1, 2, 3));
@@ -255,9 +226,7 @@ END_TEST
 START_TEST(rebalance_candidates)
 {
     kb_ctl_ctx x;
-    kb_ctl_ctx_init(&x);
-    for (int32_t b = 1; b <= 3; b++)
-        add_broker(&x, b, b * 10);
+    ctx_brokers_123(&x);
     static const int32_t rr[] = { 1, 2, 3, 1, 2, 3, 1, 3, 2, 1, 2, 3 }, rs[] = { 2, 3 };
     kb_ctl_topic *r = add_topic(&x, "r", 4, rr, 3);
     set_lai(r, 0, 1, ids(3, 1, 2, 3));
@@ -305,9 +274,7 @@ END_TEST
 START_TEST(elect_leaders_codes)
 {
     kb_ctl_ctx x;
-    kb_ctl_ctx_init(&x);
-    for (int32_t b = 1; b <= 3; b++)
-        add_broker(&x, b, b * 10);
+    ctx_brokers_123(&x);
     static const int32_t rows[] = { 1, 2, 2, 1, 3, 1, 1, 2 };
     kb_ctl_topic *t = add_topic(&x, "t", 4, rows, 2);
     set_lai(t, 0, 1, ids(2, 1, 2));  /* preferred leads; live leader */
@@ -356,109 +323,9 @@ END_TEST
 /* ================================================= against a real zkd
  *
  * zkd built by this tree on a free 127.0.0.1 port; the controller runs on
- * the test's event loop; "brokers" are listeners of this test that record
- * every request and answer with an empty success. */
-
-static ut_zkd srv;
-static struct event_base *base;
-static struct event *tick;
-
-#define WAIT_FOR(cond, ms) UT_WAIT_FOR(base, cond, ms)
-
-static void loop_setup(void) { base = ut_base_new(&tick); }
-
-static void loop_teardown(void)
-{
-    ut_base_free(base, tick);
-    tick = NULL;
-    base = NULL;
-}
-
-static void zk_setup(void)
-{
-    ut_zkd_start(&srv, "kbctlr", "");
-    loop_setup();
-}
-
-static void zk_teardown(void)
-{
-    ut_zkd_stop(&srv);
-    loop_teardown();
-}
-
-/* LeakSanitizer: libzookeeper_mt keeps what it allocated for requests still
- * pending at zookeeper_close (see check_zkc). */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libzookeeper_mt.so\n"; }
-
-static void sess_cb(void *ctx, kz_zkc_session_event ev, int64_t sid)
-{
-    (void)sid;
-    if (ev == KZ_ZKC_CONNECTED)
-        (*(int *)ctx)++;
-}
-
-static kz_zkc *zk_connect(int *connected)
-{
-    kz_zkc *z = kz_zkc_new(base, srv.hostport, 4000, 0, sess_cb, connected);
-    ck_assert_ptr_nonnull(z);
-    WAIT_FOR(*connected > 0, 20000);
-    return z;
-}
-
-typedef struct zres {
-    int calls, rc;
-    char data[4096];
-    int32_t len;
-    kz_zkc_stat stat;
-    int32_t nchildren;
-} zres;
-
-static void zres_cb(void *ctx, const kz_zkc_result *r)
-{
-    zres *z = ctx;
-    z->calls++;
-    z->rc = r->rc;
-    z->len = r->data_len;
-    size_t n = r->data && r->data_len > 0 && (size_t)r->data_len < sizeof z->data ? (size_t)r->data_len : 0;
-    if (n)
-        memcpy(z->data, r->data, n);
-    z->data[n] = '\0';
-    z->stat = r->stat;
-    z->nchildren = r->n_children;
-}
-
-static int zget(kz_zkc *z, const char *path, zres *out)
-{
-    memset(out, 0, sizeof *out);
-    ck_assert_int_eq(kz_zkc_get(z, path, NULL, NULL, zres_cb, out), 0);
-    WAIT_FOR(out->calls == 1, 20000);
-    return out->rc;
-}
-
-static int zchildren(kz_zkc *z, const char *path)
-{
-    zres r = { 0 };
-    ck_assert_int_eq(kz_zkc_children(z, path, NULL, NULL, zres_cb, &r), 0);
-    WAIT_FOR(r.calls == 1, 20000);
-    ck_assert_int_eq(r.rc, KZ_ZOK);
-    return r.nchildren;
-}
-
-/* The state znode of @t-@p; false when missing. */
-static bool zstate(kz_zkc *z, const char *t, int32_t p, kb_zk_pstate *st, kz_arena *a, int32_t *zkv)
-{
-    char path[256];
-    zres r;
-    snprintf(path, sizeof path, "/brokers/topics/%s/partitions/%d/state", t, p);
-    if (zget(z, path, &r) != KZ_ZOK)
-        return false;
-    char err[128];
-    ck_assert_int_eq(kb_zk_pstate_decode(r.data, (size_t)r.len, a, st, err, sizeof err), 0);
-    if (zkv)
-        *zkv = r.stat.version;
-    return true;
-}
+ * the test's event loop (fixtures and clients in ctl_fixture.h); "brokers"
+ * are fake_broker.h listeners that record every request and answer with an
+ * empty success. */
 
 static bool isr_is(const kb_zk_pstate *st, int n, const int32_t *want)
 {
@@ -499,183 +366,7 @@ static void zset_isr(kz_zkc *z, const char *t, int32_t p, int n, const int32_t *
     free(json);
     kz_arena_reset(&a);
     /* the controller has read it once it deleted the notification */
-    WAIT_FOR(zchildren(z, KB_ZK_ISR_CHANGE) == 0, 20000);
-}
-
-static void done_zk(void *ctx, int rc)
-{
-    *(int *)ctx = rc == KZ_ZOK ? 1 : -1;
-}
-
-static void reg_done(void *ctx, int rc, int64_t epoch, const char *msg)
-{
-    (void)msg;
-    *(int64_t *)ctx = rc == KZ_ZOK ? epoch : -2;
-}
-
-/* /brokers/ids/<id> for a broker on 127.0.0.1:@port; returns its czxid (broker epoch). */
-static int64_t zregister(kz_zkc *z, int32_t id, int port)
-{
-    kb_zk_endpoint ep = { "PLAINTEXT", "127.0.0.1", port, "PLAINTEXT" };
-    kb_zk_broker info = { .version = 5, .endpoints = &ep, .n_endpoints = 1, .jmx_port = -1 };
-    int64_t epoch = -1;
-    ck_assert_int_eq(kb_zk_register_broker(z, id, &info, reg_done, &epoch), 0);
-    WAIT_FOR(epoch != -1, 20000);
-    ck_assert_int_gt(epoch, 0);
-    return epoch;
-}
-
-/* ---- a broker that records requests and answers with an empty success */
-
-#define FB_MAX 512
-
-typedef struct fbroker {
-    struct evconnlistener *lis;
-    int port;
-    int n;
-    int16_t key[FB_MAX], ver[FB_MAX];
-    uint8_t *frame[FB_MAX];
-    size_t len[FB_MAX];
-    struct bufferevent *conns[8];
-    int nconns;
-    /* a stand-in controller answers ControlledShutdown with these */
-    int16_t cs_error;
-    int cs_remaining;       /* partitions "t-0".. listed as remaining */
-    bool cs_silent;         /* no answer at all */
-} fbroker;
-
-static void fb_answer(fbroker *fb, struct bufferevent *bev, int16_t key, int16_t ver, int32_t corr)
-{
-    kz_wr w = KZ_WR_INIT;
-    kz_wr_i32(&w, 0);
-    const kz_kmsg *m = kz_kmsg_responses[key];
-    ck_assert_ptr_nonnull(m);
-    kz_kresp_hdr_encode(&w, kz_kresp_hdr_version(m, ver), corr);
-    uint8_t body[256] = { 0 }; /* every response struct zeroed: error 0, empty arrays */
-    ck_assert_uint_le(m->size, sizeof body);
-    kz_ControlledShutdownResponseRemainingPartition rem[4];
-    if (key == 7) {
-        kz_ControlledShutdownResponse *r = (kz_ControlledShutdownResponse *)body;
-        r->error_code = fb->cs_error;
-        for (int i = 0; i < fb->cs_remaining && i < 4; i++)
-            rem[i] = (kz_ControlledShutdownResponseRemainingPartition){ .topic_name = KZ_STR_LIT("t"), .partition_index = i };
-        r->remaining_partitions.n = fb->cs_remaining;
-        r->remaining_partitions.v = rem;
-    }
-    kz_kmsg_encode(m, ver, body, &w);
-    ck_assert_int_eq(w.err, 0);
-    kz_wr_patch_i32(&w, 0, (int32_t)(w.len - 4));
-    bufferevent_write(bev, w.base, w.len);
-    kz_wr_free(&w);
-}
-
-static void fb_on_read(struct bufferevent *bev, void *arg)
-{
-    fbroker *fb = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    for (;;) {
-        uint8_t szb[4];
-        if (evbuffer_copyout(in, szb, 4) != 4)
-            return;
-        uint32_t n = kz_load_be32(szb);
-        if (evbuffer_get_length(in) < 4 + (size_t)n)
-            return;
-        uint8_t *f = malloc(n);
-        evbuffer_drain(in, 4);
-        evbuffer_remove(in, f, n);
-        int16_t key, ver;
-        int32_t corr;
-        ck_assert_int_eq(kz_kreq_peek(f, n, &key, &ver, &corr), 0);
-        ck_assert_int_lt(fb->n, FB_MAX);
-        fb->key[fb->n] = key;
-        fb->ver[fb->n] = ver;
-        fb->frame[fb->n] = f;
-        fb->len[fb->n] = n;
-        fb->n++;
-        if (!(key == 7 && fb->cs_silent))
-            fb_answer(fb, bev, key, ver, corr);
-    }
-}
-
-static void fb_on_event(struct bufferevent *bev, short what, void *arg)
-{
-    fbroker *fb = arg;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        for (int i = 0; i < fb->nconns; i++)
-            if (fb->conns[i] == bev)
-                fb->conns[i] = NULL;
-        bufferevent_free(bev);
-    }
-}
-
-static void fb_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
-{
-    (void)l;
-    (void)sa;
-    (void)len;
-    fbroker *fb = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(bev, fb_on_read, NULL, fb_on_event, fb);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
-    if (fb->nconns < 8)
-        fb->conns[fb->nconns++] = bev;
-}
-
-static void fb_start(fbroker *fb)
-{
-    memset(fb, 0, sizeof *fb);
-    struct sockaddr_in sin = { .sin_family = AF_INET };
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fb->lis = evconnlistener_new_bind(base, fb_on_accept, fb, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
-                                      (struct sockaddr *)&sin, sizeof sin);
-    ck_assert_ptr_nonnull(fb->lis);
-    struct sockaddr_in got;
-    socklen_t gl = sizeof got;
-    getsockname(evconnlistener_get_fd(fb->lis), (struct sockaddr *)&got, &gl);
-    fb->port = ntohs(got.sin_port);
-}
-
-static void fb_stop(fbroker *fb)
-{
-    evconnlistener_free(fb->lis);
-    for (int i = 0; i < fb->nconns; i++)
-        if (fb->conns[i])
-            bufferevent_free(fb->conns[i]);
-    for (int i = 0; i < fb->n; i++)
-        free(fb->frame[i]);
-}
-
-/* Decodes request #@i (its header skipped) into @out; the header's client id in *@cid. */
-static void fb_decode(const fbroker *fb, int i, void *out, kz_arena *a, kz_str *cid)
-{
-    const kz_kmsg *m = kz_kmsg_requests[fb->key[i]];
-    kz_rd r = kz_rd_init(fb->frame[i], fb->len[i]);
-    kz_kreq_hdr h;
-    ck_assert_int_eq(kz_kreq_hdr_decode(&r, kz_kreq_hdr_version(m, fb->ver[i]), &h), 0);
-    ck_assert_int_eq(kz_kmsg_decode(m, fb->ver[i], &r, out, a), 0);
-    ck_assert_int_eq(kz_rd_left(&r), 0);
-    if (cid)
-        *cid = h.client_id;
-}
-
-/* The last LeaderAndIsr state of @topic-@p sent to @fb; NULL if none. */
-static const kz_LeaderAndIsrPartitionState *fb_last_lai(const fbroker *fb, const char *topic, int32_t p,
-                                                        kz_arena *a)
-{
-    for (int i = fb->n - 1; i >= 0; i--) {
-        if (fb->key[i] != 4)
-            continue;
-        kz_LeaderAndIsrRequest *req = kz_arena_alloc(a, sizeof *req);
-        fb_decode(fb, i, req, a, NULL);
-        for (int32_t t = 0; t < req->topic_states.n; t++) {
-            if (!str_is(req->topic_states.v[t].topic_name, topic))
-                continue;
-            for (int32_t k = 0; k < req->topic_states.v[t].partition_states.n; k++)
-                if (req->topic_states.v[t].partition_states.v[k].partition_index == p)
-                    return &req->topic_states.v[t].partition_states.v[k];
-        }
-    }
-    return NULL;
+    WAIT_FOR(zchildren(z, KB_ZK_ISR_CHANGE, &r) == KZ_ZOK && r.nchildren == 0, 20000);
 }
 
 /* Whether @fb got StopReplica(delete=@del) for @topic-@p (from request #@from on). */
@@ -697,29 +388,7 @@ static bool fb_got_stop(const fbroker *fb, int from, const char *topic, int32_t 
     return false;
 }
 
-static int fb_count(const fbroker *fb, int16_t key)
-{
-    int c = 0;
-    for (int i = 0; i < fb->n; i++)
-        c += fb->key[i] == key;
-    return c;
-}
-
 /* ---- completions */
-
-typedef struct adone {
-    int calls;
-    int16_t err;
-} adone;
-
-static void adone_cb(void *ctx, int16_t err, const char *msg, const kb_admin_result *res)
-{
-    (void)msg;
-    (void)res;
-    adone *d = ctx;
-    d->calls++;
-    d->err = err;
-}
 
 typedef struct csdone {
     int calls;
@@ -753,13 +422,6 @@ static void el_cb(void *ctx, const kb_ctl_elect_res *res, int32_t n)
         d->res[i] = res[i];
 }
 
-static kb_ctl_cfg ctl_cfg(void)
-{
-    return (kb_ctl_cfg){ .broker_id = 1, .inter_broker_listener = "PLAINTEXT", .delete_topic_enable = true,
-                         .leader_and_isr_version = 5, .update_metadata_version = 7, .stop_replica_version = 3,
-                         .write_topic_ids = true, .request_timeout_ms = 30000, .max_frame_bytes = 1 << 20 };
-}
-
 /* A cluster of two recording brokers (1: @z1, 2: @z2) with the controller on broker 1. */
 typedef struct cl {
     fbroker fb1, fb2;
@@ -773,8 +435,8 @@ typedef struct cl {
 static void cl_start(cl *k, const kb_ctl_cfg *cc)
 {
     memset(k, 0, sizeof *k);
-    fb_start(&k->fb1);
-    fb_start(&k->fb2);
+    fb_start(&k->fb1, base, 0, NULL, NULL);
+    fb_start(&k->fb2, base, 0, NULL, NULL);
     k->z1 = zk_connect(&k->c1);
     k->z2 = zk_connect(&k->c2);
     int paths = 0;
@@ -864,12 +526,13 @@ START_TEST(controlled_shutdown_moves_leaders)
     /* requests: broker 2 follows 1 on p0 and stops p1; broker 1 leads both */
     WAIT_FOR(fb_got_stop(&k.fb2, from2, "cs", 1, false, &a), 20000);
     ck_assert(!fb_got_stop(&k.fb2, from2, "cs", 0, false, &a));
-    WAIT_FOR(fb_last_lai(&k.fb2, "cs", 0, &a) && fb_last_lai(&k.fb2, "cs", 0, &a)->leader == 1, 20000);
-    const kz_LeaderAndIsrPartitionState *ps = fb_last_lai(&k.fb2, "cs", 0, &a);
+    WAIT_FOR(fb_last_lai(&k.fb2, "cs", 0, &a, NULL) && fb_last_lai(&k.fb2, "cs", 0, &a, NULL)->leader == 1, 20000);
+    const kz_LeaderAndIsrPartitionState *ps = fb_last_lai(&k.fb2, "cs", 0, &a, NULL);
     ck_assert_int_eq(ps->leader_epoch, 1);
     ck_assert_int_eq(ps->isr.n, 1);
-    WAIT_FOR(fb_last_lai(&k.fb1, "cs", 1, &a) && fb_last_lai(&k.fb1, "cs", 1, &a)->leader_epoch == 1, 20000);
-    ps = fb_last_lai(&k.fb1, "cs", 1, &a);
+    WAIT_FOR(fb_last_lai(&k.fb1, "cs", 1, &a, NULL) && fb_last_lai(&k.fb1, "cs", 1, &a, NULL)->leader_epoch == 1,
+             20000);
+    ps = fb_last_lai(&k.fb1, "cs", 1, &a, NULL);
     ck_assert_int_eq(ps->leader, 1);
     ck_assert_int_eq(ps->isr.n, 1);
     ck_assert_int_eq(ps->isr.v[0], 1);
@@ -1098,6 +761,36 @@ static void cs_done(void *ctx, bool ok)
     cc->ok = ok;
 }
 
+/* How the stand-in controller answers ControlledShutdown. */
+typedef struct cs_answer {
+    int16_t error;
+    int remaining; /* partitions "t-0".. listed as remaining (4 at the most) */
+    bool silent;   /* no answer at all */
+} cs_answer;
+
+/* fb_frame_fn of the stand-in controller: ControlledShutdown as its
+ * cs_answer says, anything else a zeroed success. */
+static bool cs_on_frame(fbroker *fb, struct bufferevent *bev, int i, int16_t key, int16_t ver, int32_t corr)
+{
+    (void)i;
+    const cs_answer *ans = fb->ctx;
+    if (key != 7) {
+        fb_reply(bev, key, ver, corr, NULL);
+        return true;
+    }
+    if (ans->silent)
+        return true;
+    kz_ControlledShutdownResponseRemainingPartition rem[4];
+    kz_ControlledShutdownResponse r = { .error_code = ans->error };
+    for (int k = 0; k < ans->remaining && k < 4; k++)
+        rem[k] = (kz_ControlledShutdownResponseRemainingPartition){ .topic_name = KZ_STR_LIT("t"),
+                                                                    .partition_index = k };
+    r.remaining_partitions.n = ans->remaining;
+    r.remaining_partitions.v = rem;
+    fb_reply(bev, key, ver, corr, &r);
+    return true;
+}
+
 /* Against a stand-in controller (broker 7): success at once; remaining
  * partitions and errors retried max.retries times with the backoff; no
  * controller known; no answer within the attempt's bound; abort. */
@@ -1105,7 +798,8 @@ START_TEST(shutdown_client_attempts)
 {
     kz_log_set_level(KZ_LOG_WARN);
     fbroker fc;
-    fb_start(&fc);
+    cs_answer ans = { 0 };
+    fb_start(&fc, base, 0, cs_on_frame, &ans);
     kb_ctl_cfg cfg = ctl_cfg();
     kb_ctl *c = kb_ctl_new(base, NULL, &cfg); /* never started: no ZooKeeper needed */
     ck_assert_ptr_nonnull(c);
@@ -1132,7 +826,7 @@ START_TEST(shutdown_client_attempts)
     ck_assert(str_is(cid, "1"));
 
     /* partitions remain every time: three attempts, then give up */
-    fc.cs_remaining = 2;
+    ans.remaining = 2;
     ut_logcap lc;
     ut_log_start(&lc);
     kz_log_set_level(KZ_LOG_INFO);
@@ -1145,8 +839,8 @@ START_TEST(shutdown_client_attempts)
     ck_assert_int_ge(kz_mono_ms() - t0, 100); /* two backoffs */
     ck_assert_int_eq(fb_count(&fc, 7), 4);
     /* an error from the controller: the same */
-    fc.cs_remaining = 0;
-    fc.cs_error = KB_CTL_E_NOT_CONTROLLER;
+    ans.remaining = 0;
+    ans.error = KB_CTL_E_NOT_CONTROLLER;
     memset(&cc, 0, sizeof cc);
     cc.port = fc.port;
     ck_assert_int_eq(kb_ctl_shutdown_begin(c, &sc, cs_locate, cs_done, &cc), 0);
@@ -1166,7 +860,7 @@ START_TEST(shutdown_client_attempts)
     free(log);
 
     /* no controller known: attempts fail without a request */
-    fc.cs_error = 0;
+    ans.error = 0;
     c->controller_id = -1;
     memset(&cc, 0, sizeof cc);
     cc.port = fc.port;
@@ -1183,7 +877,7 @@ START_TEST(shutdown_client_attempts)
     ck_assert(!cc.ok);
     /* no answer within the attempt's bound */
     c->controller_id = 7;
-    fc.cs_silent = true;
+    ans.silent = true;
     memset(&cc, 0, sizeof cc);
     cc.port = fc.port;
     sc.max_retries = 1;

@@ -8,7 +8,9 @@
  *  04 mkdir -p: nested creation, existing paths, a file in the way, empty and too long paths
  *  05 write loops: position and offsets, short writes continued until the error (RLIMIT_FSIZE),
  *     bad descriptors
- *  06 join: exact result, the last byte that fits, one too many */
+ *  06 join: exact result, the last byte that fits, one too many
+ *  07 bounded read: exact bytes and a NUL after them, an empty file, the bound itself and one
+ *     byte more, a missing file, a directory; the output untouched on errors */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -295,6 +297,50 @@ START_TEST(t06_join)
 }
 END_TEST
 
+START_TEST(t07_read_small)
+{
+    char dir[64], p[PATH_MAX];
+    mktmp(dir);
+    path_of(p, dir, "ckpt");
+    write_file(p, "0\n2\nab");
+    char *buf = NULL;
+    size_t len = 99;
+    ck_assert_int_eq(kz_fs_read_small(p, 1024, &buf, &len), 0);
+    ck_assert_uint_eq(len, 6);
+    ck_assert_mem_eq(buf, "0\n2\nab\0", 7);
+    free(buf);
+    /* exactly the bound passes; one byte less is -EFBIG */
+    write_file(p, "0123456789");
+    buf = NULL;
+    ck_assert_int_eq(kz_fs_read_small(p, 10, &buf, &len), 0);
+    ck_assert_uint_eq(len, 10);
+    ck_assert_str_eq(buf, "0123456789");
+    free(buf);
+    char *keep = (char *)"untouched";
+    buf = keep;
+    len = 7;
+    ck_assert_int_eq(kz_fs_read_small(p, 9, &buf, &len), -EFBIG);
+    ck_assert_ptr_eq(buf, keep);
+    ck_assert_uint_eq(len, 7);
+    /* empty: a buffer holding only the NUL */
+    write_file(p, "");
+    buf = NULL;
+    ck_assert_int_eq(kz_fs_read_small(p, 0, &buf, &len), 0);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_int_eq(buf[0], '\0');
+    free(buf);
+    /* missing, a directory */
+    buf = keep;
+    len = 7;
+    ck_assert_int_eq(kz_fs_read_small(path_of(p, dir, "missing"), 1024, &buf, &len), -ENOENT);
+    ck_assert_int_eq(kz_fs_read_small(dir, 1024, &buf, &len), -EISDIR);
+    ck_assert_ptr_eq(buf, keep);
+    ck_assert_uint_eq(len, 7);
+    rmtree(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fs");
@@ -306,6 +352,7 @@ int main(void)
     tcase_add_test(tc, t04_mkdirs);
     tcase_add_test(tc, t05_write_loops);
     tcase_add_test(tc, t06_join);
+    tcase_add_test(tc, t07_read_small);
     suite_add_tcase(s, tc);
     return ut_run(s);
 }

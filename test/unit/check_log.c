@@ -32,18 +32,6 @@
 
 static void mktmp(char *buf) { mktmp_prefix(buf, "kb_log_"); }
 
-static kb_log_cfg cfg_small(void)
-{
-    kb_log_cfg c;
-    kb_log_cfg_defaults(&c);
-    c.segment_bytes = 1 << 20;
-    c.index_interval_bytes = 64;
-    c.segment_index_bytes = 1024;
-    c.file_delete_delay_ms = 0;
-    c.retention_ms = -1;
-    return c;
-}
-
 /* Appends one batch of @n records (timestamps @ts, @ts+1, ..) as the leader. */
 static kb_log_append_info app(kb_log *log, int n, int64_t ts, size_t vlen, uint8_t fill)
 {
@@ -84,7 +72,7 @@ START_TEST(t01_append_read)
 {
     char dir[64], p[PATH_MAX];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     kb_log *log;
     ck_assert_int_eq(kb_log_open(&log, dir, "orders", 3, &c, 0, 0, true), 0);
     snprintf(p, sizeof p, "%s/orders-3", dir);
@@ -170,7 +158,7 @@ START_TEST(t02_roll_size)
 {
     char dir[64], p[PATH_MAX];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     c.segment_bytes = 1000;
     kb_log *log;
     ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
@@ -239,7 +227,7 @@ START_TEST(t03_roll_time)
 {
     char dir[64];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     c.segment_ms = 1000;
     kb_log *log;
     ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
@@ -291,7 +279,7 @@ END_TEST
 /* Builds a log of @nbatches one-batch appends with rolls at @segbytes. */
 static void build_log(const char *dir, int nbatches, int32_t segbytes, int64_t *ends)
 {
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     c.segment_bytes = segbytes;
     kb_log *log;
     ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
@@ -318,7 +306,7 @@ START_TEST(t04_reopen)
     char dir[64];
     mktmp(dir);
     build_log(dir, 30, 900, NULL);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     c.segment_bytes = 900;
     kb_log *log;
     ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
@@ -405,7 +393,7 @@ START_TEST(t05_recover_every_cut)
             leo_k[k] += 1 + i % 4;
         rmtree(d);
     }
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     for (size_t cut = 0; cut <= loglen; cut++) {
         int k = 0;
         while (k < NB && ends[k] <= (int64_t)cut)
@@ -481,7 +469,7 @@ START_TEST(t06_recover_segments)
     char dir[64], p[PATH_MAX];
     mktmp(dir);
     build_log(dir, 30, 800, NULL);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     c.segment_bytes = 800;
     kb_log *log;
     ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
@@ -530,7 +518,7 @@ START_TEST(t07_flip_crc)
     build_log(ref, 4, 1 << 20, ends);
     size_t loglen;
     uint8_t *logb = seg_file(ref, 0, ".log", &loglen);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     int64_t last_start = ends[2], leo3 = 1 + 2 + 3; /* batches of 1, 2, 3, 4 records */
     for (int64_t i = last_start + 12; i < (int64_t)loglen; i++) {
         if (i == last_start + 16)
@@ -563,7 +551,7 @@ START_TEST(t08_index_rebuild)
     char dir[64], p[PATH_MAX];
     mktmp(dir);
     build_log(dir, 30, 900, NULL);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     c.segment_bytes = 900;
     kb_log *log;
     ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
@@ -644,7 +632,7 @@ START_TEST(t09_retention_time)
 {
     char dir[64], f[PATH_MAX];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     static const int64_t ts[4][3] = { { 1000, 1100, 1050 }, { 2000, 2100, 2200 }, { 3000, 3300, 3100 },
                                       { 4000, 4100, 4200 } };
     kb_log *log = ts_log(dir, &c, ts, 4);
@@ -699,7 +687,7 @@ START_TEST(t10_retention_size)
 {
     char dir[64];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     static const int64_t ts[4][3] = { { 1, 2, 3 }, { 4, 5, 6 }, { 7, 8, 9 }, { 10, 11, 12 } };
     kb_log *log = ts_log(dir, &c, ts, 4);
     int64_t sz[4];
@@ -728,7 +716,7 @@ START_TEST(t11_delete_records)
 {
     char dir[64];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     static const int64_t ts[3][3] = { { 1, 2, 3 }, { 4, 5, 6 }, { 7, 8, 9 } };
     kb_log *log = ts_log(dir, &c, ts, 3);
     int64_t b1 = kb_segment_base(kb_log_segment_at(log, 1)), leo = kb_log_end_offset(log);
@@ -765,7 +753,7 @@ START_TEST(t12_truncate)
 {
     char dir[64], f[PATH_MAX];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     static const int64_t ts[3][3] = { { 1, 2, 3 }, { 4, 5, 6 }, { 7, 8, 9 } };
     kb_log *log = ts_log(dir, &c, ts, 3);
     int64_t b1 = kb_segment_base(kb_log_segment_at(log, 1)), b2 = kb_segment_base(kb_log_segment_at(log, 2));
@@ -805,7 +793,7 @@ START_TEST(t13_offset_for_time)
 {
     char dir[64];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     /* batches of 2 records at ts, ts+1 */
     static const int64_t ts[3][3] = { { 100, 300, 200 }, { 400, 350, 500 }, { 600, 700, 650 } };
     kb_log *log = ts_log(dir, &c, ts, 3);
@@ -845,7 +833,7 @@ START_TEST(t14_pin)
 {
     char dir[64], f[PATH_MAX];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     static const int64_t ts[2][3] = { { 1, 2, 3 }, { 4, 5, 6 } };
     kb_log *log = ts_log(dir, &c, ts, 2);
     kb_log_read_info ri;
@@ -873,7 +861,7 @@ START_TEST(t15_follower)
 {
     char dir[64], f[PATH_MAX];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     kb_log *log;
     ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
     kz_wr w = KZ_WR_INIT;
@@ -933,7 +921,7 @@ START_TEST(t16_bad_input)
 {
     char dir[64];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     kb_log *log;
     ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
     app(log, 2, 1, 5, 'a');
@@ -963,7 +951,7 @@ START_TEST(t17_flush)
 {
     char dir[64];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     c.flush_messages = 5;
     c.segment_bytes = 300;
     kb_log *log;

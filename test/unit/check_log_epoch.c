@@ -27,16 +27,13 @@
 
 static void mktmp(char *buf) { mktmp_prefix(buf, "kb_logep_"); }
 
-static kb_log_cfg cfg_small(void)
+/* Opens the log t-0 under @dir with @c (recovery point 0, log start @log_start, after a clean
+ * shutdown or not); fails the test when it does not open. */
+static kb_log *open_t0(const char *dir, const kb_log_cfg *c, int64_t log_start, bool clean)
 {
-    kb_log_cfg c;
-    kb_log_cfg_defaults(&c);
-    c.segment_bytes = 1 << 20;
-    c.index_interval_bytes = 64;
-    c.segment_index_bytes = 1024;
-    c.file_delete_delay_ms = 0;
-    c.retention_ms = -1;
-    return c;
+    kb_log *log;
+    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, c, 0, log_start, clean), 0);
+    return log;
 }
 
 /* Appends one batch of @n records as the leader with @epoch; returns its first offset. */
@@ -87,9 +84,8 @@ START_TEST(t01_leader)
 {
     char dir[64], p[PATH_MAX];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
-    kb_log *log;
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
+    kb_log_cfg c = tb_log_cfg();
+    kb_log *log = open_t0(dir, &c, 0, true);
     ck_assert_ptr_null(ckpt(log)); /* a new empty log has nothing to record */
     ck_assert_int_eq(kb_log_latest_epoch(log), -1);
     ck_end(log, 0, -1, -1);
@@ -129,7 +125,7 @@ START_TEST(t01_leader)
     ck_assert_int_eq(kb_log_append(log, w.base, w.len, 6, 0, NULL), KB_LOG_ETOOBIG);
     kz_wr_free(&w);
     ck_assert_int_eq(kb_log_latest_epoch(log), 5);
-    c = cfg_small();
+    c = tb_log_cfg();
     kb_log_set_cfg(log, &c);
     /* no epoch (-1): appended, not recorded */
     ck_assert_int_eq(lapp(log, 1, -1), 10);
@@ -137,7 +133,7 @@ START_TEST(t01_leader)
     kb_log_close(log);
 
     /* the file outlives the log object */
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
+    log = open_t0(dir, &c, 0, true);
     ck_assert_int_eq(kb_log_latest_epoch(log), 5);
     ck_end(log, 2, 2, 9);
     ck_ckpt(log, "0\n3\n0 0\n2 5\n5 9\n");
@@ -150,9 +146,8 @@ START_TEST(t02_follower)
 {
     char dir[64];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
-    kb_log *log;
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
+    kb_log_cfg c = tb_log_cfg();
+    kb_log *log = open_t0(dir, &c, 0, true);
     kz_wr w = KZ_WR_INIT;
     fbatch(&w, 0, 2, 3);
     fbatch(&w, 2, 3, 3);
@@ -187,9 +182,8 @@ START_TEST(t03_truncate)
 {
     char dir[64];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
-    kb_log *log;
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
+    kb_log_cfg c = tb_log_cfg();
+    kb_log *log = open_t0(dir, &c, 0, true);
     lapp(log, 2, 1);
     lapp(log, 2, 2);
     lapp(log, 2, 4);
@@ -219,10 +213,9 @@ START_TEST(t04_log_start)
 {
     char dir[64];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
+    kb_log_cfg c = tb_log_cfg();
     c.segment_bytes = 150; /* one batch per segment */
-    kb_log *log;
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
+    kb_log *log = open_t0(dir, &c, 0, true);
     static const int32_t epochs[] = { 1, 1, 2, 2, 3 };
     for (int i = 0; i < 5; i++)
         lapp(log, 1, epochs[i]);
@@ -253,10 +246,9 @@ END_TEST
  * segments; returns its checkpoint. */
 static char *build_epochs(const char *dir, kb_log_cfg *c)
 {
-    *c = cfg_small();
+    *c = tb_log_cfg();
     c->segment_bytes = 400;
-    kb_log *log;
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, c, 0, 0, true), 0);
+    kb_log *log = open_t0(dir, c, 0, true);
     static const int32_t epochs[] = { 0, 0, 2, 2, 5, 5, 9 };
     for (int i = 0; i < 7; i++)
         lapp(log, 1 + i % 3, epochs[i]);
@@ -279,7 +271,7 @@ START_TEST(t05_rebuild)
 
     /* missing: rebuilt from the batch headers and written */
     ck_assert_int_eq(unlink(p), 0);
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
+    log = open_t0(dir, &c, 0, true);
     ck_assert(tb_exists(p));
     ck_ckpt(log, orig);
     ck_end(log, 3, 2, 7);
@@ -291,7 +283,7 @@ START_TEST(t05_rebuild)
     kz_log_set_level(KZ_LOG_WARN);
     ut_logcap cap;
     ut_log_start(&cap);
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
+    log = open_t0(dir, &c, 0, true);
     char *text = ut_log_stop(&cap);
     kz_log_set_level(KZ_LOG_ERROR);
     ck_assert_ptr_nonnull(strstr(text, "Malformed line in checkpoint file"));
@@ -304,14 +296,14 @@ START_TEST(t05_rebuild)
      * LEO go, the first one moves up to the log start */
     static const char longer[] = "0\n5\n0 0\n2 3\n5 7\n9 12\n11 13\n";
     tb_spit(p, longer, sizeof longer - 1);
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 4, true), 0);
+    log = open_t0(dir, &c, 4, true);
     ck_assert_int_eq(kb_log_end_offset(log), 13);
     ck_ckpt(log, "0\n3\n2 4\n5 7\n9 12\n");
     kb_log_close(log);
 
     /* a rebuild of a log whose start is above its first batch */
     ck_assert_int_eq(unlink(p), 0);
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 7, true), 0);
+    log = open_t0(dir, &c, 7, true);
     ck_ckpt(log, "0\n2\n5 7\n9 12\n");
     kb_log_close(log);
     free(orig);
@@ -333,12 +325,11 @@ START_TEST(t06_recovery)
 {
     char ref[64], work[64], pd[PATH_MAX], f[PATH_MAX];
     mktmp(ref);
-    kb_log_cfg c = cfg_small();
-    kb_log *log;
+    kb_log_cfg c = tb_log_cfg();
     static const int32_t epochs[] = { 0, 2, 2, 4, 7 };
     static const int nrec[] = { 3, 2, 1, 2, 2 };
     int64_t ends[5], starts[5];
-    ck_assert_int_eq(kb_log_open(&log, ref, "t", 0, &c, 0, 0, true), 0);
+    kb_log *log = open_t0(ref, &c, 0, true);
     for (int i = 0; i < 5; i++) {
         starts[i] = lapp(log, nrec[i], epochs[i]);
         ends[i] = kb_log_size(log);
@@ -369,7 +360,7 @@ START_TEST(t06_recovery)
         ck_assert_int_eq(mkdir(pd, 0755), 0);
         tb_spit(tb_seg(f, pd, 0, ".log"), logb, cut);
         tb_spit(tb_path(f, pd, "leader-epoch-checkpoint"), ckb, clen);
-        ck_assert_int_eq(kb_log_open(&log, work, "t", 0, &c, 0, 0, false), 0);
+        log = open_t0(work, &c, 0, false);
         ck_assert_int_eq(kb_log_end_offset(log), k ? starts[k - 1] + nrec[k - 1] : 0);
         ck_ckpt(log, expect);
         kb_log_close(log);
@@ -384,10 +375,10 @@ START_TEST(t06_recovery)
     tb_spit(tb_seg(f, pd, 0, ".log"), logb, loglen);
     static const char old[] = "0\n2\n0 0\n2 3\n";
     tb_spit(tb_path(f, pd, "leader-epoch-checkpoint"), old, sizeof old - 1);
-    ck_assert_int_eq(kb_log_open(&log, work, "t", 0, &c, 0, 0, true), 0);
+    log = open_t0(work, &c, 0, true);
     ck_ckpt(log, old);
     kb_log_close(log);
-    ck_assert_int_eq(kb_log_open(&log, work, "t", 0, &c, 0, 0, false), 0);
+    log = open_t0(work, &c, 0, false);
     ck_ckpt(log, "0\n4\n0 0\n2 3\n4 6\n7 8\n");
     kb_log_close(log);
     rmtree(work);
@@ -403,9 +394,8 @@ START_TEST(t07_wiped)
     mktmp(dir);
     kb_log_cfg c;
     free(build_epochs(dir, &c));
-    kb_log *log;
     /* the log start checkpoint says 100, the data ends at 13: everything goes */
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 100, true), 0);
+    kb_log *log = open_t0(dir, &c, 100, true);
     ck_assert_int_eq(kb_log_end_offset(log), 100);
     ck_ckpt(log, "0\n0\n");
     ck_assert_int_eq(kb_log_latest_epoch(log), -1);
@@ -418,9 +408,8 @@ START_TEST(t08_write_failure)
 {
     char dir[64], tmp[PATH_MAX];
     mktmp(dir);
-    kb_log_cfg c = cfg_small();
-    kb_log *log;
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
+    kb_log_cfg c = tb_log_cfg();
+    kb_log *log = open_t0(dir, &c, 0, true);
     lapp(log, 2, 1);
     /* a directory where the temp file goes: the write fails even for root */
     ck_assert_int_eq(mkdir(tb_path(tmp, kb_log_dir(log), "leader-epoch-checkpoint.tmp"), 0755), 0);
@@ -453,7 +442,7 @@ START_TEST(t08_write_failure)
     ck_assert_ptr_nonnull(strstr(text, "Error while writing to checkpoint file"));
     free(text);
     ck_assert_int_eq(rmdir(tmp), 0);
-    ck_assert_int_eq(kb_log_open(&log, dir, "t", 0, &c, 0, 0, true), 0);
+    log = open_t0(dir, &c, 0, true);
     ck_ckpt(log, "0\n1\n1 0\n");
     kz_wr_free(&w);
     kb_log_close(log);

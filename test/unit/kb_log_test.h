@@ -1,8 +1,8 @@
 /* test/unit/kb_log_test.h -- helpers shared by the log storage suites (check_log_index,
- * check_log_segment, check_log, check_log_mgr): a writer of valid RecordBatch v2 batches
- * (uncompressed records, CRC-32C computed here with kz_crc32c), file helpers and a batch
- * walker that is independent of the code under test. Header-only: each suite is its own
- * program. */
+ * check_log_segment, check_log, check_log_epoch, check_log_mgr, check_epoch_cache): a writer
+ * of valid RecordBatch v2 batches (uncompressed records, CRC-32C computed here with
+ * kz_crc32c), file helpers and a batch walker that is independent of the code under test, and
+ * a small log configuration. Header-only: each suite is its own program. */
 #ifndef KB_LOG_TEST_H
 #define KB_LOG_TEST_H
 
@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kb_log_segment.h"
 #include "kz_buf.h"
 #include "kz_crc32c.h"
 #include "kz_wire.h"
@@ -145,6 +146,20 @@ static TB_UNUSED const char *tb_seg(char *buf, const char *dir, int64_t base, co
 static TB_UNUSED void tb_pread(int fd, void *buf, size_t n, int64_t off)
 {
     ck_assert_int_eq(pread(fd, buf, n, off), (ssize_t)n);
+}
+
+/* The defaults with small files: 1 MiB segments, 1 KiB indexes with an entry every 64 bytes,
+ * deletion without delay, no time retention. */
+static TB_UNUSED kb_log_cfg tb_log_cfg(void)
+{
+    kb_log_cfg c;
+    kb_log_cfg_defaults(&c);
+    c.segment_bytes = 1 << 20;
+    c.index_interval_bytes = 64;
+    c.segment_index_bytes = 1024;
+    c.file_delete_delay_ms = 0;
+    c.retention_ms = -1;
+    return c;
 }
 
 #endif
