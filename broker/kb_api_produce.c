@@ -8,7 +8,8 @@
  * acks=0 gets no response at all; if a partition failed the connection is
  * closed instead, so the client notices, as Kafka does. acks=-1 waits until
  * the high watermark passes the appended records or the request times out,
- * without blocking the loop.
+ * without blocking the loop; the request is parked meanwhile (kb_req_park),
+ * so a producer's next requests on the connection go on being appended.
  * Locality: broker loop thread only. */
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,7 @@ void kb_api_produce(kb_server *s, kb_req *req, const void *body, int16_t ver)
     evtimer_add(d->timer, &tv);
     d->next = s->produce_waiting;
     s->produce_waiting = d;
+    kb_req_park(req); /* the connection's next produces append and replicate meanwhile */
     return;
 oom:
     kb_req_close(req, "out of memory");

@@ -25,6 +25,7 @@
 #include "kz_log.h"
 #include "kz_time.h"
 
+#define KB_CLIENT_READ_MAX (1 << 20)
 #define KB_CLIENT_COMP "kafka.client"
 
 typedef struct kb_creq {
@@ -307,8 +308,12 @@ static void client_on_read(struct bufferevent *bev, void *arg)
             client_drop(c, "bad frame size");
             break;
         }
-        if (have - 4 < (size_t)n)
+        if (have - 4 < (size_t)n) {
+            /* wake up again only once the whole frame is here */
+            bufferevent_setwatermark(bev, EV_READ, (size_t)n + 4, 0);
             break;
+        }
+        bufferevent_setwatermark(bev, EV_READ, 0, 0);
         const uint8_t *p = evbuffer_pullup(in, (ssize_t)n + 4);
         if (!p) {
             client_drop(c, "out of memory");
@@ -357,6 +362,8 @@ static void client_start_connect(kb_client *c)
     c->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (c->bev) {
         bufferevent_setcb(c->bev, client_on_read, NULL, client_on_event, c);
+        /* libevent reads 4 KiB per turn by default: a 1 MiB fetch response would take 256 */
+        bufferevent_set_max_single_read(c->bev, KB_CLIENT_READ_MAX);
         if (bufferevent_socket_connect_hostname(c->bev, c->dns, AF_UNSPEC, c->host, c->port) == 0)
             return;
         bufferevent_free(c->bev);

@@ -7,8 +7,10 @@
  *        +----(EOF, error, bad frame)------+--> closed (a busy request is orphaned:
  *                                               req->conn = NULL, freed at its finish)
  *
- * Invariant: at most one request per connection is outside `reading`
- * (c->inflight), and EV_READ is disabled while it is.
+ * Invariant: at most one request per connection is being handled and not
+ * parked (c->active), and EV_READ is disabled while it is. Every request not
+ * yet written out is on the connection's queue (c->qhead..c->qtail, oldest
+ * first); answers are written from the head while the head is answered.
  * Locality: broker loop thread only. */
 #include "kb_network.h"
 
@@ -37,7 +39,9 @@
 struct kb_conn {
     kb_net *net;
     struct bufferevent *bev;
-    kb_req *inflight;
+    kb_req *active;        /* handled now, not parked */
+    kb_req *qhead, *qtail; /* not yet written out, oldest first */
+    int nparked;
     kb_conn *prev, *next;
     char peer[64];
     const char *listener;
@@ -71,9 +75,27 @@ static void kb_conn_try_frame(kb_conn *c);
 
 static void kb_req_free(kb_req *req)
 {
+    if (req->held)
+        evbuffer_free(req->held);
     free(req->frame);
     kz_arena_reset(&req->arena);
     free(req);
+}
+
+/* The connection goes away: answered requests on its queue are freed, the
+ * others lose it (their owners free them when they finish). */
+static void kb_conn_orphan_all(kb_conn *c)
+{
+    for (kb_req *r = c->qhead, *next; r; r = next) {
+        next = r->qnext;
+        r->qnext = NULL;
+        r->conn = NULL;
+        if (r->answered)
+            kb_req_free(r);
+    }
+    c->qhead = c->qtail = NULL;
+    c->active = NULL;
+    c->nparked = 0;
 }
 
 static void kb_conn_free(kb_conn *c)
@@ -84,10 +106,7 @@ static void kb_conn_free(kb_conn *c)
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
         return;
     }
-    if (c->inflight) {
-        c->inflight->conn = NULL; /* its owner frees it when done */
-        c->inflight = NULL;
-    }
+    kb_conn_orphan_all(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -151,7 +170,12 @@ static bool kb_conn_dispatch(kb_conn *c, uint8_t *frame, size_t size)
     req->recv_us = kz_mono_us();
     snprintf(req->peer, sizeof req->peer, "%s", c->peer);
     req->listener = c->listener;
-    c->inflight = req;
+    if (c->qtail)
+        c->qtail->qnext = req;
+    else
+        c->qhead = req;
+    c->qtail = req;
+    c->active = req;
     bufferevent_disable(c->bev, EV_READ); /* muted until answered */
     c->net->fn(c->net->ctx, req);
     return true;
@@ -191,7 +215,7 @@ static void kb_conn_on_direct(evutil_socket_t fd, short what, void *arg)
     c->in_frame = false;
     if (c->dead)
         kb_conn_free(c);
-    else if (!c->inflight)
+    else if (!c->active)
         kb_conn_try_frame(c);
 }
 
@@ -266,7 +290,7 @@ static void kb_conn_try_frame(kb_conn *c)
     if (c->in_frame)
         return; /* the loop further up the stack continues */
     c->in_frame = true;
-    while (!c->dead && !c->inflight && !c->closing && !c->dframe && kb_conn_next_frame(c))
+    while (!c->dead && !c->active && !c->closing && !c->dframe && kb_conn_next_frame(c))
         ;
     c->in_frame = false;
     if (c->dead)
@@ -293,10 +317,38 @@ static void kb_conn_on_resume(evutil_socket_t fd, short what, void *arg)
 static void kb_req_done(kb_req *req)
 {
     kb_conn *c = req->conn;
-    kb_req_free(req);
-    if (!c)
+    if (!c) {
+        kb_req_free(req);
         return;
-    c->inflight = NULL;
+    }
+    req->answered = true;
+    if (req->parked)
+        c->nparked--;
+    bool was_active = c->active == req;
+    if (was_active)
+        c->active = NULL;
+    /* write out the answered requests at the head, in order */
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    while (c->qhead && c->qhead->answered) {
+        kb_req *h = c->qhead;
+        if (!(c->qhead = h->qnext))
+            c->qtail = NULL;
+        if (h->held)
+            evbuffer_add_buffer(out, h->held);
+        kb_req_free(h);
+    }
+    if (was_active && !c->in_frame)
+        event_active(c->resume, 0, 0);
+}
+
+void kb_req_park(kb_req *req)
+{
+    kb_conn *c = req->conn;
+    if (!c || req->parked || c->active != req || c->nparked >= KB_NET_MAX_PARKED)
+        return;
+    req->parked = true;
+    c->nparked++;
+    c->active = NULL;
     if (!c->in_frame)
         event_active(c->resume, 0, 0);
 }
@@ -366,7 +418,14 @@ void kb_req_reply(kb_req *req, const kz_kmsg *schema, int16_t ver, const void *r
         return;
     }
     kz_wr_patch_i32(&w, 0, (int32_t)total);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    /* behind an unanswered earlier request, the answer is held until that one's is out */
+    struct evbuffer *out = c->qhead == req ? bufferevent_get_output(c->bev) : (req->held = evbuffer_new());
+    if (!out) {
+        kz_wr_free(&w);
+        free(holes.v);
+        kb_req_close(req, "out of memory");
+        return;
+    }
     size_t from = 0;
     int rc = 0;
     for (size_t i = 0; i < holes.n && rc == 0; i++) {
@@ -392,8 +451,8 @@ void kb_req_close(kb_req *req, const char *why)
     kb_conn *c = req->conn;
     if (c) {
         kz_info(KB_NET_LOG, "Closing connection from %s: %s", c->peer, why);
-        c->inflight = NULL;
-        req->conn = NULL;
+        req->answered = false; /* freed below, not with the queue */
+        kb_conn_orphan_all(c);
         kb_conn_close_soon(c);
     }
     kb_req_free(req);

@@ -6,6 +6,14 @@
  * no answer, acks=0) the next buffered frame is taken before reading from the
  * socket again. So responses leave in request order and a slow consumer of
  * responses exerts backpressure on its own requests only (STYLE.md H9).
+ *
+ * Parking: a handler whose request only waits for others (a Produce with
+ * acks=-1 waiting for the ISR) may park it with kb_req_park: the connection
+ * then takes the next frames while it waits, up to KB_NET_MAX_PARKED parked
+ * requests. Answers still leave in request order: one given before an
+ * earlier request's is held (with its file segments) until that one's is
+ * written. So a producer with several requests in flight has them appended
+ * and replicated together instead of one round trip each.
  * Frames larger than socket.request.max.bytes, or negative sizes, close the
  * connection.
  *
@@ -31,6 +39,9 @@ typedef struct kb_conn kb_conn;
  * the response struct all live until kb_req_reply/kb_req_finish. */
 typedef struct kb_req {
     kb_conn *conn;          /* NULL once the connection closed: the answer is dropped */
+    struct kb_req *qnext;   /* the connection's requests, oldest first */
+    struct evbuffer *held;  /* an answer waiting for earlier ones */
+    bool parked, answered;
     kz_kreq_hdr hdr;
     int hdr_ver;
     uint8_t *frame;         /* the request bytes after the size (owned) */
@@ -67,6 +78,14 @@ int kb_net_conn_count(const kb_net *n);
 /* Encodes @resp with @schema at the request's version behind a response
  * header, queues it, and finishes the request. */
 void kb_req_reply(kb_req *req, const kz_kmsg *schema, int16_t ver, const void *resp);
+/* Requests parked at most per connection. */
+#define KB_NET_MAX_PARKED 16
+
+/* Lets the connection take further requests while @req waits for its
+ * answer (see Parking above); no-op when the connection is gone or has
+ * KB_NET_MAX_PARKED parked already. */
+void kb_req_park(kb_req *req);
+
 /* Finishes a request that gets no answer (Produce acks=0). */
 void kb_req_finish(kb_req *req);
 /* Finishes the request and closes its connection (malformed input). */

@@ -3,7 +3,9 @@
  * kb_network: a real listener on 127.0.0.1 (port 0) and a blocking client
  * socket, driven by running the event loop until a bounded condition holds.
  * Checked: pipelined requests are dispatched one at a time and answered in
- * order; a request answered later (from a timer) holds back the next one; a
+ * order; a request answered later (from a timer) holds back the next one;
+ * parked requests let the next ones through, and answers given out of order
+ * still leave in request order, also when the client goes away first; a
  * frame above socket.request.max.bytes, a negative or tiny size close the
  * connection; acks=0-style finishes send nothing; responses with file ranges
  * carry the file's bytes.
@@ -38,6 +40,9 @@ typedef struct tsrv {
     int32_t order[64];     /* correlation ids in dispatch order */
     kb_req *deferred;      /* a request answered by the timer */
     struct event *timer;
+    kb_req *parked[8];     /* parked requests, answered last first by park_timer */
+    int nparked;
+    struct event *park_timer;
     int file_fd;           /* for the file-range response */
 } tsrv;
 
@@ -62,8 +67,19 @@ static void tsrv_on_timer(evutil_socket_t fd, short what, void *arg)
     tsrv_answer(req);
 }
 
+/* Answers the parked requests, the newest first. */
+static void tsrv_on_park_timer(evutil_socket_t fd, short what, void *arg)
+{
+    tsrv *t = arg;
+    (void)fd;
+    (void)what;
+    while (t->nparked > 0)
+        tsrv_answer(t->parked[--t->nparked]);
+}
+
 /* corr 1000..1999: deferred by 50 ms; 2000..: finished without an answer;
- * 3000..: answered with records from t->file_fd. */
+ * 3000..: answered with records from t->file_fd; 4000..: parked, answered
+ * by the park timer (armed by the caller). */
 static void tsrv_dispatch(void *ctx, kb_req *req)
 {
     tsrv *t = ctx;
@@ -71,7 +87,11 @@ static void tsrv_dispatch(void *ctx, kb_req *req)
     ck_assert_int_eq(kz_kreq_hdr_decode(&r, 1, &req->hdr), 0);
     t->order[t->dispatched++ % 64] = req->hdr.corr_id;
     ck_assert_ptr_null(t->deferred); /* one request at a time per connection */
-    if (req->hdr.corr_id >= 3000) {
+    if (req->hdr.corr_id >= 4000) {
+        ck_assert_int_lt(t->nparked, 8);
+        t->parked[t->nparked++] = req;
+        kb_req_park(req);
+    } else if (req->hdr.corr_id >= 3000) {
         kz_FetchResponse fr;
         kz_FetchableTopicResponse tr;
         kz_FetchablePartitionResponse pr;
@@ -109,13 +129,17 @@ static void tsrv_init(tsrv *t, int32_t max_bytes)
     ck_assert_int_eq(kb_net_listen(t->net, "PLAINTEXT", "127.0.0.1", 0, &t->port, err, sizeof err), 0);
     ck_assert_int_gt(t->port, 0);
     t->timer = evtimer_new(t->base, tsrv_on_timer, t);
+    t->park_timer = evtimer_new(t->base, tsrv_on_park_timer, t);
     t->file_fd = -1;
 }
 
 static void tsrv_free(tsrv *t)
 {
     kb_net_free(t->net);
+    while (t->nparked > 0) /* their connections are gone: answers are dropped */
+        tsrv_answer(t->parked[--t->nparked]);
     event_free(t->timer);
+    event_free(t->park_timer);
     event_base_free(t->base);
     if (t->file_fd >= 0)
         close(t->file_fd);
@@ -195,6 +219,52 @@ START_TEST(pipelined_in_order)
     }
     ck_assert_int_eq(t.dispatched, 5);
     close(fd);
+    tsrv_free(&t);
+}
+END_TEST
+
+START_TEST(parked_let_next_through)
+{
+    tsrv t;
+    tsrv_init(&t, 1 << 20);
+    int fd = client_connect(t.port);
+    send_frame(fd, 4001, 0);
+    send_frame(fd, 4002, 0);
+    send_frame(fd, 5, 0);
+    send_frame(fd, 4003, 0);
+    /* all four are taken while the parked ones wait; the plain one is answered at once,
+     * yet nothing leaves before the first request's answer */
+    for (int i = 0; i < 2000 && t.dispatched < 4; i++) {
+        event_base_loop(t.base, EVLOOP_NONBLOCK);
+        poll(NULL, 0, 1);
+    }
+    ck_assert_int_eq(t.dispatched, 4);
+    ck_assert_int_eq(t.nparked, 3);
+    uint8_t buf[4 * ANSWER_LEN];
+    ck_assert_int_eq(read(fd, buf, sizeof buf), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+    struct timeval tv = { 0, 20000 };
+    evtimer_add(t.park_timer, &tv); /* answers 4003, 4002, 4001 in that order */
+    bool eof;
+    ck_assert_uint_eq(pump_read(&t, fd, buf, sizeof buf, &eof), sizeof buf);
+    int32_t want[] = { 4001, 4002, 5, 4003 };
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq((int32_t)kz_load_be32(buf + i * ANSWER_LEN + 4), want[i]);
+    /* parked requests whose client left are answered into the void */
+    send_frame(fd, 4004, 0);
+    send_frame(fd, 4005, 0);
+    for (int i = 0; i < 2000 && t.dispatched < 6; i++) {
+        event_base_loop(t.base, EVLOOP_NONBLOCK);
+        poll(NULL, 0, 1);
+    }
+    ck_assert_int_eq(t.dispatched, 6);
+    close(fd);
+    for (int i = 0; i < 50 && kb_net_conn_count(t.net) > 0; i++) {
+        event_base_loop(t.base, EVLOOP_NONBLOCK);
+        poll(NULL, 0, 2);
+    }
+    ck_assert_int_eq(kb_net_conn_count(t.net), 0);
+    tsrv_on_park_timer(-1, 0, &t);
     tsrv_free(&t);
 }
 END_TEST
@@ -449,6 +519,7 @@ static Suite *kbnet_suite(void)
     Suite *s = suite_create("kbnet");
     TCase *tc = tcase_create("network");
     tcase_add_test(tc, pipelined_in_order);
+    tcase_add_test(tc, parked_let_next_through);
     tcase_add_test(tc, large_frame_in_pieces);
     tcase_add_test(tc, finish_sends_nothing);
     tcase_add_test(tc, bad_sizes_close);
