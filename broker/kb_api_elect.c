@@ -15,7 +15,7 @@
  * ElectLeaders: election type from v1 (v0: preferred). Null partitions mean
  * every partition of the metadata cache; then partitions that needed no
  * election are left out of the answer. Not the controller: every partition
- * NOT_CONTROLLER, and from v1 the top-level error too. Elected partitions
+ * NOT_CONTROLLER (the top-level error stays NONE, as in Kafka 2.8). Elected partitions
  * are then waited for (ReplicaManager's DelayedElectLeader): the answer
  * leaves once this broker's metadata cache shows each new leader, or at
  * timeout_ms after the request came in, those not there yet answering
@@ -126,7 +126,7 @@ static void kb_el_reply(kb_el_call *call)
         kb_req_close(req, "out of memory");
         return;
     }
-    r->error_code = call->ver >= 1 ? call->top_error : 0;
+    r->error_code = call->ver >= 1 ? call->top_error : 0; /* only a bad request fails as a whole */
     int32_t nt = 0, np = 0;
     for (int32_t i = 0; i < call->n; i++) {
         if (call->all && call->err[i] == KB_CTL_E_ELECTION_NOT_NEEDED)
@@ -168,8 +168,6 @@ static void kb_el_results(void *ctx, const kb_ctl_elect_res *res, int32_t n)
         call->err[i] = res[i].error;
         call->msg[i] = res[i].message; /* static strings */
         call->leader[i] = res[i].leader;
-        if (res[i].error == KB_CTL_E_NOT_CONTROLLER)
-            call->top_error = KB_CTL_E_NOT_CONTROLLER;
         wait |= res[i].error == 0;
     }
     if (!wait) {
@@ -268,7 +266,7 @@ void kb_api_elect_leaders(kb_server *s, kb_req *req, const void *body, int16_t v
     else if (!s->ctl || !kb_ctl_is_active(s->ctl))
         err = KB_CTL_E_NOT_CONTROLLER;
     if (err) {
-        call->top_error = err;
+        call->top_error = err == KB_ERR_INVALID_REQUEST ? err : 0; /* NOT_CONTROLLER: per partition */
         for (int32_t i = 0; i < call->n; i++)
             call->err[i] = err;
         kb_el_reply(call);
