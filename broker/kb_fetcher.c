@@ -416,7 +416,7 @@ static void fetcher_pump(kb_fetcher *f)
     if (f->inflight || m->closing || f->n == 0)
         return;
     int64_t now = kz_mono_ms();
-    int32_t *idx = malloc((size_t)f->n * sizeof *idx);
+    int32_t *idx = kz_arena_alloc(&m->arena, (size_t)f->n * sizeof *idx); /* with the request, rewound below */
     if (!idx)
         return;
     /* Logs without any epoch truncate to the high watermark, as Kafka does; no request. */
@@ -444,7 +444,6 @@ static void fetcher_pump(kb_fetcher *f)
             f->rr = (f->rr + 1) % f->n;
         }
     }
-    kz_arena_rewind(&m->arena);
     if (sent) {
         f->inflight = true;
         for (int32_t i = 0; i < n; i++)
@@ -461,7 +460,7 @@ static void fetcher_pump(kb_fetcher *f)
             event_add(f->wake, &tv);
         }
     }
-    free(idx);
+    kz_arena_rewind(&m->arena);
 }
 
 /* ---- responses ---- */
